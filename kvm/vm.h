@@ -1,0 +1,58 @@
+/* A KVM virtual machine: the /dev/kvm and VM fds, the capabilities we rely
+ * on, the in-kernel irqchip and PIT, the I/O buses, and the stop request
+ * that any device or vCPU can raise. */
+#ifndef KVM_VM_H
+#define KVM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvm/bus.h"
+#include "kvm/irq.h"
+
+struct guest_ram;
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	int max_vcpus;
+	struct bus pio;
+	struct bus mmio;
+	struct irq_routing routing;
+	struct guest_ram *ram;
+
+	/* The first stop request wins; the main loop waits on stop_fd. */
+	pthread_mutex_t stop_lock;
+	bool stopping;
+	int stop_status;
+	char stop_reason[160];
+	int stop_fd; /* eventfd */
+};
+
+/* Why /dev/kvm cannot run the guest, for a one-line error; NULL if it can.
+ * Checks existence, permissions, the API version and PVM (a software KVM
+ * that only runs PVM-enabled kernels). */
+const char *kvm_host_problem(char *buf, size_t len);
+
+/* Opens /dev/kvm, checks capabilities, creates the VM with in-kernel irqchip
+ * and PIT, and the default GSI routing. On failure returns -errno and a
+ * message in err. */
+int vm_create(struct vm *vm, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+
+/* Maps [gpa, gpa+size) of the guest onto hva. */
+int vm_set_memory(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
+		  void *hva);
+
+/* Raises or lowers an interrupt line (ISA IRQ / IOAPIC pin number). */
+int vm_irq_line(struct vm *vm, unsigned gsi, bool level);
+
+/* Asks the VM to stop with the given exit status; reason is logged once by
+ * the caller of vm_wait_stop(). Safe from any thread. */
+void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool vm_stopping(struct vm *vm);
+
+#endif

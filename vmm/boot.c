@@ -1,0 +1,283 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <asm/bootparam.h>
+
+#include "vmm/boot.h"
+#include "vmm/e820.h"
+#include "vmm/log.h"
+
+#define SETUP_HDR_OFFSET   0x1f1
+#define BOOT_FLAG_MAGIC    0xaa55
+#define HDRS_MAGIC         0x53726448   /* "HdrS" */
+#define LOADER_TYPE_UNDEF  0xff
+#define DECOMPRESS_GPA     0x1000000ULL /* LOAD_PHYSICAL_ADDR of x86-64 kernels */
+
+#define GDT_CODE64 0x00af9b000000ffffULL
+#define GDT_DATA   0x00cf93000000ffffULL
+#define BOOT_CS    0x10
+#define BOOT_DS    0x18
+
+int bzimage_parse(const void *buf, size_t buflen, size_t file_size,
+		  struct bzimage_info *info, char *err, size_t errlen)
+{
+	const uint8_t *b = buf;
+	struct setup_header hdr;
+	size_t setup_sects;
+
+	if (buflen < 1024 || file_size < 1024) {
+		snprintf(err, errlen, "too small to be a bzImage (%zu bytes)", file_size);
+		return -ENOEXEC;
+	}
+	memcpy(&hdr, b + SETUP_HDR_OFFSET, sizeof(hdr));
+	if (hdr.boot_flag != BOOT_FLAG_MAGIC || hdr.header != HDRS_MAGIC) {
+		snprintf(err, errlen, "not a Linux bzImage (no boot sector signature or \"HdrS\" setup header)");
+		return -ENOEXEC;
+	}
+	if (hdr.version < BZIMAGE_MIN_VERSION) {
+		snprintf(err, errlen, "boot protocol %u.%02u is too old: need 2.12 or newer (Linux 3.8+)",
+			 hdr.version >> 8, hdr.version & 0xff);
+		return -ENOEXEC;
+	}
+	if (!(hdr.loadflags & LOADED_HIGH)) {
+		snprintf(err, errlen, "zImage (loaded low) is not supported; use a bzImage");
+		return -ENOEXEC;
+	}
+	if (!(hdr.xloadflags & XLF_KERNEL_64)) {
+		snprintf(err, errlen, "kernel has no 64-bit entry point (32-bit kernel?)");
+		return -ENOEXEC;
+	}
+	setup_sects = hdr.setup_sects ? hdr.setup_sects : 4;
+	info->setup_size = (setup_sects + 1) * 512;
+	if (info->setup_size >= file_size) {
+		snprintf(err, errlen, "setup header claims %zu setup bytes but the file has %zu",
+			 info->setup_size, file_size);
+		return -ENOEXEC;
+	}
+	info->version = hdr.version;
+	info->kernel_size = file_size - info->setup_size;
+	info->initrd_addr_max = hdr.initrd_addr_max ? hdr.initrd_addr_max : 0x37ffffff;
+	info->cmdline_size = hdr.version >= 0x0206 ? hdr.cmdline_size : 255;
+	info->init_size = hdr.init_size;
+	info->xloadflags = hdr.xloadflags;
+	return 0;
+}
+
+static int read_full(int fd, void *dst, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)dst + done, len - done, off + done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;   /* file shrank under us */
+		done += n;
+	}
+	return 0;
+}
+
+static int open_image(const char *what, const char *path, struct stat *st,
+		      char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		e = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+		snprintf(err, errlen, "%s %s: %s", what, path,
+			 e == EISDIR ? "is a directory" : "not a regular file");
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static void write_page_tables(struct guest_ram *ram)
+{
+	uint64_t *pml4 = gpa_to_hva(ram, BOOT_PML4_GPA, 4096);
+	uint64_t *pdpt = gpa_to_hva(ram, BOOT_PDPT_GPA, 4096);
+	uint64_t *pd = gpa_to_hva(ram, BOOT_PD_GPA, 4 * 4096);
+	int i;
+
+	/* Identity map of the first 4 GiB in 2 MiB pages: the 64-bit entry
+	 * needs the kernel, zero page, command line and initrd mapped. */
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	pml4[0] = BOOT_PDPT_GPA | 0x3;                 /* present, writable */
+	for (i = 0; i < 4; i++)
+		pdpt[i] = (BOOT_PD_GPA + i * 4096) | 0x3;
+	for (i = 0; i < 4 * 512; i++)
+		pd[i] = ((uint64_t)i << 21) | 0x83;    /* present, writable, 2 MiB */
+}
+
+static void write_gdt(struct guest_ram *ram)
+{
+	uint64_t *gdt = gpa_to_hva(ram, BOOT_GDT_GPA, 4 * 8);
+
+	gdt[0] = 0;
+	gdt[1] = 0;
+	gdt[BOOT_CS / 8] = GDT_CODE64;
+	gdt[BOOT_DS / 8] = GDT_DATA;
+}
+
+/* The initrd goes as high as the kernel allows, below the hole, like
+ * QEMU and GRUB do, which keeps it clear of the decompressed kernel. */
+static int place_initrd(const struct guest_ram *ram, const struct bzimage_info *info,
+			uint64_t size, uint64_t *gpa, char *err, size_t errlen)
+{
+	uint64_t top = ram->regions[0].size;
+	uint64_t lowest = DECOMPRESS_GPA + info->init_size;
+
+	if (top > (uint64_t)info->initrd_addr_max + 1)
+		top = (uint64_t)info->initrd_addr_max + 1;
+	if (size > top || ((top - size) & ~0xfffULL) < lowest) {
+		snprintf(err, errlen, "initrd of %llu MiB does not fit in guest RAM below %llu MiB next to the kernel (needs %llu MiB); increase -m",
+			 (unsigned long long)(size >> 20), (unsigned long long)(top >> 20),
+			 (unsigned long long)((lowest + size) >> 20) + 1);
+		return -ENOSPC;
+	}
+	*gpa = (top - size) & ~0xfffULL;
+	return 0;
+}
+
+int linux_load(struct guest_ram *ram, const struct boot_files *files,
+	       struct vcpu_boot_state *bs, char *err, size_t errlen)
+{
+	struct boot_params *bp;
+	struct bzimage_info info;
+	uint8_t head[1024];
+	struct stat st;
+	uint64_t initrd_gpa = 0, initrd_size = 0;
+	size_t cmdlen = files->cmdline ? strlen(files->cmdline) : 0;
+	size_t hdr_len;
+	void *dst;
+	int fd, ret, n;
+
+	if (ram->regions[0].size < DECOMPRESS_GPA * 2) {
+		snprintf(err, errlen, "guest RAM of %llu MiB is too small to boot Linux (need at least 32 MiB)",
+			 (unsigned long long)(ram->size >> 20));
+		return -ENOSPC;
+	}
+	fd = open_image("kernel", files->kernel, &st, err, errlen);
+	if (fd < 0)
+		return fd;
+	memset(head, 0, sizeof(head));
+	ret = read_full(fd, head, (size_t)st.st_size < sizeof(head) ? (size_t)st.st_size : sizeof(head), 0);
+	if (ret == 0) {
+		char why[160];
+
+		ret = bzimage_parse(head, sizeof(head), st.st_size, &info, why, sizeof(why));
+		if (ret < 0)
+			snprintf(err, errlen, "kernel %s: %s", files->kernel, why);
+	} else {
+		snprintf(err, errlen, "kernel %s: %s", files->kernel, strerror(-ret));
+	}
+	if (ret < 0)
+		goto out;
+	if (cmdlen >= info.cmdline_size) {
+		snprintf(err, errlen, "-append: command line of %zu bytes exceeds the kernel's limit of %u",
+			 cmdlen, info.cmdline_size - 1);
+		ret = -E2BIG;
+		goto out;
+	}
+	dst = gpa_to_hva(ram, BOOT_KERNEL_GPA, info.kernel_size);
+	if (!dst) {
+		snprintf(err, errlen, "kernel %s (%zu MiB) does not fit in guest RAM", files->kernel,
+			 info.kernel_size >> 20);
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = read_full(fd, dst, info.kernel_size, info.setup_size);
+	if (ret < 0) {
+		snprintf(err, errlen, "kernel %s: %s", files->kernel, strerror(-ret));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+
+	if (files->initrd) {
+		fd = open_image("initrd", files->initrd, &st, err, errlen);
+		if (fd < 0)
+			return fd;
+		initrd_size = st.st_size;
+		ret = place_initrd(ram, &info, initrd_size, &initrd_gpa, err, errlen);
+		if (ret < 0)
+			goto out;
+		ret = read_full(fd, gpa_to_hva(ram, initrd_gpa, initrd_size), initrd_size, 0);
+		if (ret < 0) {
+			snprintf(err, errlen, "initrd %s: %s", files->initrd, strerror(-ret));
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+	}
+
+	bp = gpa_to_hva(ram, BOOT_PARAMS_GPA, sizeof(*bp));
+	memset(bp, 0, sizeof(*bp));
+	/* The header copied is as long as the kernel says it is (the jump at
+	 * 0x200 skips it), but never more than the struct we know. */
+	hdr_len = 0x202 + head[0x201] - SETUP_HDR_OFFSET;
+	if (hdr_len > sizeof(bp->hdr))
+		hdr_len = sizeof(bp->hdr);
+	memcpy(&bp->hdr, head + SETUP_HDR_OFFSET, hdr_len);
+	bp->hdr.type_of_loader = LOADER_TYPE_UNDEF;
+	bp->hdr.loadflags |= CAN_USE_HEAP;
+	bp->hdr.heap_end_ptr = 0xfe00;
+	bp->hdr.vid_mode = 0xffff;
+	bp->hdr.code32_start = BOOT_KERNEL_GPA;
+	bp->hdr.cmd_line_ptr = BOOT_CMDLINE_GPA;
+	bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
+	bp->hdr.ramdisk_size = (uint32_t)initrd_size;
+	if (info.version >= 0x020e)
+		bp->acpi_rsdp_addr = files->rsdp_gpa;
+
+	n = e820_build(bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE, ram->regions,
+		       ram->nregions, NULL, 0);
+	if (n < 0) {
+		snprintf(err, errlen, "e820 map does not fit in the zero page");
+		return n;
+	}
+	bp->e820_entries = n;
+
+	dst = gpa_to_hva(ram, BOOT_CMDLINE_GPA, info.cmdline_size);
+	memset(dst, 0, info.cmdline_size);
+	if (cmdlen)
+		memcpy(dst, files->cmdline, cmdlen);
+
+	write_page_tables(ram);
+	write_gdt(ram);
+
+	memset(bs, 0, sizeof(*bs));
+	bs->long_mode = true;
+	bs->rip = BOOT_KERNEL_GPA + 0x200;   /* startup_64 */
+	bs->rsi = BOOT_PARAMS_GPA;
+	bs->rsp = BOOT_STACK_TOP;
+	bs->cr3 = BOOT_PML4_GPA;
+	bs->gdt_base = BOOT_GDT_GPA;
+	bs->gdt_limit = 4 * 8 - 1;
+	bs->code_sel = BOOT_CS;
+	bs->data_sel = BOOT_DS;
+	pr_info("kernel %s: boot protocol %u.%02u, %zu KiB at 0x%llx; initrd %llu KiB at 0x%llx",
+		files->kernel, info.version >> 8, info.version & 0xff, info.kernel_size >> 10,
+		BOOT_KERNEL_GPA, (unsigned long long)(initrd_size >> 10),
+		(unsigned long long)initrd_gpa);
+	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
