@@ -1,0 +1,2 @@
+# none: does nothing; PASS once the guest has booted this far.
+pass
