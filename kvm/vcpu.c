@@ -343,38 +343,38 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		vm_request_stop(vm, 2, "vCPU %d: triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx",
+		vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx",
 				v->id, (unsigned long long)vcpu_rip(v));
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		vm_request_stop(vm, 2, "vCPU %d: KVM internal error, suberror %u (%s) at rip 0x%llx",
+		vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: KVM internal error, suberror %u (%s) at rip 0x%llx",
 				v->id, run->internal.suberror,
 				run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
 				"instruction emulation failed" : "see KVM_INTERNAL_ERROR_*",
 				(unsigned long long)vcpu_rip(v));
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		vm_request_stop(vm, 2, "vCPU %d: VM entry failed, hardware reason 0x%llx",
+		vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: VM entry failed, hardware reason 0x%llx",
 				v->id, (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:
-			vm_request_stop(vm, 0, "guest powered off");
+			vm_request_stop(vm, 0, LOG_INFO, "guest powered off");
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
-			vm_request_stop(vm, 0, "guest requested a reboot; exiting");
+			vm_request_stop(vm, 0, LOG_WARN, "guest requested a reboot; exiting");
 			break;
 		case KVM_SYSTEM_EVENT_CRASH:
-			vm_request_stop(vm, 3, "guest crashed");
+			vm_request_stop(vm, 4, LOG_ERROR, "guest crashed (KVM_SYSTEM_EVENT_CRASH)");
 			break;
 		default:
-			vm_request_stop(vm, 2, "vCPU %d: unknown system event %u",
+			vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: unknown system event %u",
 					v->id, run->system_event.type);
 		}
 		return false;
 	default:
-		vm_request_stop(vm, 2, "vCPU %d: unexpected KVM exit reason %u",
+		vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: unexpected KVM exit reason %u",
 				v->id, run->exit_reason);
 		return false;
 	}
@@ -397,7 +397,7 @@ static void *vcpu_thread(void *arg)
 				v->run->immediate_exit = 0;
 				continue;
 			}
-			vm_request_stop(v->vm, 2, "vCPU %d: KVM_RUN: %s", v->id,
+			vm_request_stop(v->vm, 2, LOG_ERROR, "vCPU %d: KVM_RUN: %s", v->id,
 					strerror(errno));
 			break;
 		}

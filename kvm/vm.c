@@ -193,7 +193,8 @@ int vm_irq_line(struct vm *vm, unsigned gsi, bool level)
 	return 0;
 }
 
-void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
+void vm_request_stop(struct vm *vm, int status, enum log_level level,
+		     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -201,6 +202,7 @@ void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
 	if (!vm->stopping) {
 		vm->stopping = true;
 		vm->stop_status = status;
+		vm->stop_level = level;
 		va_start(ap, fmt);
 		vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 		va_end(ap);

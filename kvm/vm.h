@@ -10,6 +10,7 @@
 
 #include "kvm/bus.h"
 #include "kvm/irq.h"
+#include "vmm/log.h"
 
 struct guest_ram;
 
@@ -27,6 +28,7 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	bool stopping;
 	int stop_status;
+	enum log_level stop_level;
 	char stop_reason[160];
 	int stop_fd; /* eventfd */
 };
@@ -49,10 +51,12 @@ int vm_set_memory(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
 /* Raises or lowers an interrupt line (ISA IRQ / IOAPIC pin number). */
 int vm_irq_line(struct vm *vm, unsigned gsi, bool level);
 
-/* Asks the VM to stop with the given exit status; reason is logged once by
- * the caller of vm_wait_stop(). Safe from any thread. */
-void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Asks the VM to stop with the given exit status. The reason is logged at
+ * level once the VM has stopped (a clean poweroff is only info, a reboot
+ * a warning, a crash an error). Safe from any thread; the first wins. */
+void vm_request_stop(struct vm *vm, int status, enum log_level level,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 bool vm_stopping(struct vm *vm);
 
 #endif

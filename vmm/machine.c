@@ -1,0 +1,241 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/acpi.h"
+#include "vmm/boot.h"
+#include "vmm/log.h"
+#include "vmm/machine.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void on_stop(void *opaque, uint32_t events)
+{
+	struct machine *m = opaque;
+	eventfd_t v;
+
+	(void)events;
+	eventfd_read(m->vm.stop_fd, &v);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct machine *m = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(m->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm_request_stop(&m->vm, 128 + (int)si.ssi_signo, LOG_WARN, "terminating on signal %u (%s)",
+			si.ssi_signo, strsignal(si.ssi_signo));
+}
+
+static int setup_signals(struct machine *m)
+{
+	sigset_t set;
+
+	/* Blocked here, before any vCPU thread exists, so that every thread
+	 * inherits the mask and only the signalfd sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	sigdelset(&set, SIGUSR1);
+	m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->signal_fd < 0)
+		return -errno;
+	m->signal_watch = (struct loop_watch){ m->signal_fd, on_signal, m };
+	return loop_add(&m->loop, &m->signal_watch, EPOLLIN);
+}
+
+static void warn_about_console(const char *append)
+{
+	if (!append || !strstr(append, "console="))
+		pr_warn("no console= in -append: the guest's messages will not reach the serial console (add console=ttyS0)");
+}
+
+static int setup_devices(struct machine *m, char *err, size_t errlen)
+{
+	const struct vmm_config *cfg = m->cfg;
+	int ret;
+
+	ret = serial_attach(&m->serial, SERIAL_COM1_PORT);
+	if (!ret)
+		ret = pm_attach(&m->pm, &m->vm);
+	if (ret < 0) {
+		snprintf(err, errlen, "platform devices: %s", strerror(-ret));
+		return ret;
+	}
+	if (cfg->debug_exit.enabled) {
+		ret = debug_exit_attach(&m->debug_exit, &m->vm, cfg->debug_exit.iobase,
+					cfg->debug_exit.iosize);
+		if (ret < 0) {
+			snprintf(err, errlen, "-device isa-debug-exit,iobase=0x%x: %s",
+				 cfg->debug_exit.iobase,
+				 ret == -EEXIST ? "port range already used by another device" :
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int machine_create(struct machine *m, const struct vmm_config *cfg,
+		   char *err, size_t errlen)
+{
+	struct acpi_config acpi = { .ncpus = cfg->ncpus };
+	struct boot_files files = {
+		.kernel = cfg->kernel, .initrd = cfg->initrd,
+		.cmdline = cfg->append, .rsdp_gpa = ACPI_TABLES_GPA,
+	};
+	struct vcpu_boot_state bs;
+	struct kvm_cpuid2 *cpuid;
+	unsigned i;
+	long used;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->start_ns = now_ns();
+	m->cfg = cfg;
+	m->signal_fd = -1;
+	m->ram.fd = -1;
+	m->loop.epfd = -1;
+	serial_init(&m->serial, &m->vm, SERIAL_COM1_IRQ, STDOUT_FILENO);
+
+	ret = loop_init(&m->loop);
+	if (ret < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(-ret));
+		return ret;
+	}
+	ret = setup_signals(m);
+	if (ret < 0) {
+		snprintf(err, errlen, "signal setup: %s", strerror(-ret));
+		return ret;
+	}
+	ret = vm_create(&m->vm, err, errlen);
+	m->vm_created = true;
+	if (ret < 0)
+		return ret;
+	if (cfg->ncpus > (unsigned)m->vm.max_vcpus) {
+		snprintf(err, errlen, "-smp %u: this host's KVM supports at most %d vCPUs",
+			 cfg->ncpus, m->vm.max_vcpus);
+		return -EINVAL;
+	}
+	ret = guest_ram_create(&m->ram, &cfg->ram, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = guest_ram_map(&m->ram, &m->vm);
+	if (ret < 0) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+		return ret;
+	}
+	ret = setup_devices(m, err, errlen);
+	if (ret < 0)
+		return ret;
+
+	used = acpi_build(gpa_to_hva(&m->ram, ACPI_TABLES_GPA, ACPI_TABLES_SIZE),
+			  ACPI_TABLES_GPA, ACPI_TABLES_SIZE, &acpi);
+	if (used < 0) {
+		snprintf(err, errlen, "ACPI tables: %s", strerror((int)-used));
+		return (int)used;
+	}
+	warn_about_console(cfg->append);
+	ret = linux_load(&m->ram, &files, &bs, err, errlen);
+	if (ret < 0)
+		return ret;
+
+	cpuid = kvm_supported_cpuid(&m->vm);
+	if (!cpuid) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		return ret;
+	}
+	for (i = 0; i < cfg->ncpus; i++) {
+		ret = vcpu_create(&m->vcpus[i], &m->vm, i, cfg->ncpus, cpuid);
+		m->ncpus = i + 1;
+		if (ret < 0) {
+			snprintf(err, errlen, "vCPU %u: %s", i, strerror(-ret));
+			break;
+		}
+	}
+	free(cpuid);
+	if (ret < 0)
+		return ret;
+	ret = vcpu_set_boot_state(&m->vcpus[0], &bs);
+	if (ret < 0) {
+		snprintf(err, errlen, "vCPU 0 registers: %s", strerror(-ret));
+		return ret;
+	}
+
+	m->stop_watch = (struct loop_watch){ m->vm.stop_fd, on_stop, m };
+	ret = loop_add(&m->loop, &m->stop_watch, EPOLLIN);
+	if (ret < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int machine_run(struct machine *m)
+{
+	unsigned i;
+	int ret;
+
+	ret = console_init(&m->console, &m->serial, &m->vm, &m->loop);
+	if (ret < 0)
+		pr_warn("console input unavailable: %s", strerror(-ret));
+	for (i = 0; i < m->ncpus; i++) {
+		ret = vcpu_start(&m->vcpus[i]);
+		if (ret < 0) {
+			vm_request_stop(&m->vm, 1, LOG_ERROR, "cannot start vCPU %u: %s", i, strerror(-ret));
+			break;
+		}
+	}
+	while (!vm_stopping(&m->vm)) {
+		ret = loop_run_once(&m->loop, -1);
+		if (ret < 0)
+			vm_request_stop(&m->vm, 1, LOG_ERROR, "event loop: %s", strerror(-ret));
+	}
+	for (i = 0; i < m->ncpus; i++)
+		vcpu_kick(&m->vcpus[i]);
+	for (i = 0; i < m->ncpus; i++)
+		vcpu_join(&m->vcpus[i]);
+	serial_flush(&m->serial);
+	console_restore(&m->console);
+	if (m->ncpus && m->vcpus[0].first_entry_ns)
+		pr_info("first vCPU entry %.3f ms after VM creation started",
+			(m->vcpus[0].first_entry_ns - m->start_ns) / 1e6);
+	return m->vm.stop_status;
+}
+
+void machine_destroy(struct machine *m)
+{
+	unsigned i;
+
+	console_restore(&m->console);
+	for (i = 0; i < m->ncpus; i++)
+		vcpu_destroy(&m->vcpus[i]);
+	serial_destroy(&m->serial);
+	if (m->vm_created)
+		vm_destroy(&m->vm);
+	guest_ram_destroy(&m->ram);
+	if (m->signal_fd >= 0)
+		close(m->signal_fd);
+	loop_destroy(&m->loop);
+}
