@@ -54,7 +54,7 @@ $(BUILD)/asan-obj/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/gen/%_aml.c: vmm/%.asl
 	@mkdir -p $(@D)
 	@command -v iasl >/dev/null || { echo "iasl not found: run 'make deps' (acpica-tools)" >&2; exit 1; }
-	iasl -q -p $(BUILD)/gen/$* $< >/dev/null
+	iasl -vs -p $(BUILD)/gen/$* $< >/dev/null
 	{ echo '/* Generated from $< by iasl; do not edit. */'; \
 	  echo 'const unsigned char $*_aml[] = {'; \
 	  od -An -v -tx1 $(BUILD)/gen/$*.aml | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
