@@ -349,7 +349,7 @@ long acpi_build(void *mem, uint64_t gpa, size_t size,
 			continue;
 		h->checksum = acpi_checksum(h, l.len[t]);
 	}
-	/* Last, as it covers nothing but itself. */
+	/* The RSDP has its own checksum scheme, so fill_rsdp() does it. */
 	fill_rsdp(TABLE(T_RSDP), ADDR(T_XSDT));
 #undef TABLE
 #undef ADDR
