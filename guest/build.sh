@@ -118,15 +118,61 @@ if [ ! -s "$deb" ]; then
 fi
 [ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] || die "$deb is not $pkg"
 
-# ---- unpack + depmod ----
+# ---- kernel stage: unpack, depmod, vmlinuz, vmlinux, config ----
+# Redone only when the .deb or this script changes, so editing init or a
+# check rebuilds just the initramfs.
 KROOT="$OUT/kernel"
-rm -rf "$KROOT"
-dpkg -x "$deb" "$KROOT"
-kver=$(ls "$KROOT/lib/modules" 2>/dev/null | head -n1)
-[ -n "$kver" ] || die "no lib/modules/<version> in $deb"
-MODDIR="$KROOT/lib/modules/$kver"
-[ -f "$KROOT/boot/vmlinuz-$kver" ] || die "no boot/vmlinuz-$kver in $deb"
-depmod -b "$KROOT" "$kver"
+kstamp="$(basename "$deb") $(sha256sum <"${BASH_SOURCE[0]}" | cut -c1-16) $(command -v lz4 || true)"
+if [ -f "$KROOT/.vmmtest-kstamp" ] && [ "$(cat "$KROOT/.vmmtest-kstamp")" = "$kstamp" ] &&
+	[ -s "$OUT/kernel-version" ] && [ -s "$OUT/vmlinuz" ]; then
+	kver=$(cat "$OUT/kernel-version")
+	MODDIR="$KROOT/lib/modules/$kver"
+else
+	rm -rf "$KROOT"
+	dpkg -x "$deb" "$KROOT"
+	kver=$(ls "$KROOT/lib/modules" 2>/dev/null | head -n1)
+	[ -n "$kver" ] || die "no lib/modules/<version> in $deb"
+	MODDIR="$KROOT/lib/modules/$kver"
+	vmlinuz="$KROOT/boot/vmlinuz-$kver"
+	[ -f "$vmlinuz" ] || die "no boot/vmlinuz-$kver in $deb"
+	# The debs ship no modules.dep.
+	depmod -b "$KROOT" "$kver"
+
+	# vmlinux (uncompressed ELF, has the PVH entry note) from the bzImage
+	# payload, located by the setup header (setup_sects, payload_offset,
+	# payload_length), like the kernel's scripts/extract-vmlinux.
+	rm -f "$OUT/vmlinux.tmp"
+	if command -v lz4 >/dev/null 2>&1; then
+		u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+		u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+		setup_sects=$(u8 "$vmlinuz" $((0x1f1)))
+		[ "$setup_sects" != 0 ] || setup_sects=4
+		poff=$(u32 "$vmlinuz" $((0x248)))
+		plen=$(u32 "$vmlinuz" $((0x24c)))
+		start=$(((setup_sects + 1) * 512 + poff))
+		# Only LZ4 (the legacy frame CONFIG_KERNEL_LZ4 makes) is handled.
+		# The payload ends with the 4-byte uncompressed size, not LZ4 data.
+		magic=$(od -An -tx1 -j "$start" -N4 "$vmlinuz" | tr -d ' ')
+		if [ "$magic" = 02214c18 ]; then
+			tail -c +$((start + 1)) "$vmlinuz" | head -c $((plen - 4)) | lz4 -dc >"$OUT/vmlinux.tmp" 2>/dev/null || true
+			if [ "$(head -c4 "$OUT/vmlinux.tmp" 2>/dev/null | od -An -tx1 | tr -d ' ')" != 7f454c46 ]; then
+				note "could not extract vmlinux (lz4 payload did not give an ELF); skipping"
+				rm -f "$OUT/vmlinux.tmp"
+			fi
+		else
+			note "bzImage payload is not LZ4 (magic $magic); no vmlinux"
+		fi
+	else
+		note "lz4 not installed; no vmlinux (optional)"
+	fi
+
+	cp "$vmlinuz" "$OUT/vmlinuz.tmp"
+	mv -f "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+	if [ -f "$OUT/vmlinux.tmp" ]; then mv -f "$OUT/vmlinux.tmp" "$OUT/vmlinux"; else rm -f "$OUT/vmlinux"; fi
+	cp "$KROOT/boot/config-$kver" "$OUT/config"
+	echo "$kver" >"$OUT/kernel-version"
+	echo "$kstamp" >"$KROOT/.vmmtest-kstamp"
+fi
 
 # ---- module load order from modules.dep ----
 wanted=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$GUEST_DIR/modules.list")
@@ -158,34 +204,6 @@ modorder=$(
 		exit bad
 	}' "$MODDIR/modules.builtin" "$MODDIR/modules.dep"
 ) || die "module(s) from guest/modules.list not found in $pkg"
-
-# ---- vmlinux (uncompressed ELF) from the bzImage payload ----
-vmlinuz="$KROOT/boot/vmlinuz-$kver"
-rm -f "$OUT/vmlinux.tmp"
-if command -v lz4 >/dev/null 2>&1; then
-	u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
-	u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
-	setup_sects=$(u8 "$vmlinuz" $((0x1f1)))
-	[ "$setup_sects" != 0 ] || setup_sects=4
-	poff=$(u32 "$vmlinuz" $((0x248)))
-	plen=$(u32 "$vmlinuz" $((0x24c)))
-	start=$(((setup_sects + 1) * 512 + poff))
-	# Compression is told by the payload magic; only LZ4 (legacy frame,
-	# as the kernel's CONFIG_KERNEL_LZ4 makes) is handled.  The payload
-	# ends with the 4-byte uncompressed size, which is not LZ4 data.
-	magic=$(od -An -tx1 -j "$start" -N4 "$vmlinuz" | tr -d ' ')
-	if [ "$magic" = 02214c18 ]; then
-		tail -c +$((start + 1)) "$vmlinuz" | head -c $((plen - 4)) | lz4 -dc >"$OUT/vmlinux.tmp" 2>/dev/null || true
-		if [ "$(head -c4 "$OUT/vmlinux.tmp" 2>/dev/null | od -An -tx1 | tr -d ' ')" != 7f454c46 ]; then
-			note "could not extract vmlinux (lz4 payload did not give an ELF); skipping"
-			rm -f "$OUT/vmlinux.tmp"
-		fi
-	else
-		note "bzImage payload is not LZ4 (magic $magic); no vmlinux"
-	fi
-else
-	note "lz4 not installed; no vmlinux (optional)"
-fi
 
 # ---- initramfs tree ----
 IR="$OUT/initramfs"
@@ -250,12 +268,7 @@ else
 fi
 
 # ---- publish ----
-cp "$vmlinuz" "$OUT/vmlinuz.tmp"
-mv -f "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
 mv -f "$OUT/initrd.img.tmp" "$OUT/initrd.img"
-if [ -f "$OUT/vmlinux.tmp" ]; then mv -f "$OUT/vmlinux.tmp" "$OUT/vmlinux"; else rm -f "$OUT/vmlinux"; fi
-cp "$KROOT/boot/config-$kver" "$OUT/config"
-echo "$kver" >"$OUT/kernel-version"
 echo "$stamp" >"$OUT/stamp"
 t1=$(date +%s.%N)
 note "done in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s: $OUT/{vmlinuz,initrd.img$([ -f "$OUT/vmlinux" ] && echo ,vmlinux)} ($kver, initrd $(($(stat -c %s "$OUT/initrd.img") / 1024)) KiB)"
