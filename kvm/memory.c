@@ -86,7 +86,9 @@ int guest_ram_create(struct guest_ram *ram, const struct ram_config *cfg,
 	ram->fd = -1;
 	ram->size = cfg->size;
 	ram->shared = cfg->share;
-	ram->page_size = cfg->hugetlb ? default_hugepage_size() : 4096;
+	ram->page_size = 4096;
+	if (cfg->hugetlb)
+		ram->page_size = cfg->hugetlbsize ? cfg->hugetlbsize : default_hugepage_size();
 
 	if (cfg->size == 0 || cfg->size % ram->page_size) {
 		snprintf(err, errlen, "RAM size %llu is not a multiple of the %llu-byte page size",
@@ -98,8 +100,12 @@ int guest_ram_create(struct guest_ram *ram, const struct ram_config *cfg,
 		if (ram->fd < 0)
 			return ram->fd;
 	} else {
-		if (cfg->hugetlb)
+		if (cfg->hugetlb) {
 			mfd_flags |= MFD_HUGETLB;
+			/* memfd encodes a non-default page size as its log2. */
+			if (cfg->hugetlbsize)
+				mfd_flags |= (unsigned)__builtin_ctzll(cfg->hugetlbsize) << MFD_HUGE_SHIFT;
+		}
 		ram->fd = memfd_create("guest-ram", mfd_flags);
 		if (ram->fd < 0) {
 			e = errno;
