@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/memfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
