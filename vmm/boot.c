@@ -136,10 +136,10 @@ static void write_gdt(struct guest_ram *ram)
 
 /* The initrd goes as high as the kernel allows, below the hole, like
  * QEMU and GRUB do, which keeps it clear of the decompressed kernel. */
-static int place_initrd(const struct guest_ram *ram, const struct bzimage_info *info,
+static int place_initrd(uint64_t low_ram, const struct bzimage_info *info,
 			uint64_t size, uint64_t *gpa, char *err, size_t errlen)
 {
-	uint64_t top = ram->regions[0].size;
+	uint64_t top = low_ram;
 	uint64_t lowest = DECOMPRESS_GPA + info->init_size;
 
 	if (top > (uint64_t)info->initrd_addr_max + 1)
@@ -154,95 +154,110 @@ static int place_initrd(const struct guest_ram *ram, const struct bzimage_info *
 	return 0;
 }
 
-int linux_load(struct guest_ram *ram, const struct boot_files *files,
-	       struct vcpu_boot_state *bs, char *err, size_t errlen)
+int linux_open(struct linux_image *img, const struct boot_files *files,
+	       uint64_t ram_size, char *err, size_t errlen)
 {
-	struct boot_params *bp;
-	struct bzimage_info info;
-	uint8_t head[1024];
-	struct stat st;
-	uint64_t initrd_gpa = 0, initrd_size = 0;
+	struct ram_region regions[2];
 	size_t cmdlen = files->cmdline ? strlen(files->cmdline) : 0;
-	size_t hdr_len;
-	void *dst;
-	int fd, ret, n;
+	struct stat st;
+	char why[160];
+	int ret;
 
-	if (ram->regions[0].size < DECOMPRESS_GPA * 2) {
+	memset(img, 0, sizeof(*img));
+	img->files = *files;
+	img->kernel_fd = img->initrd_fd = -1;
+	guest_ram_layout(ram_size, regions);
+	if (regions[0].size < DECOMPRESS_GPA * 2) {
 		snprintf(err, errlen, "guest RAM of %llu MiB is too small to boot Linux (need at least 32 MiB)",
-			 (unsigned long long)(ram->size >> 20));
+			 (unsigned long long)(ram_size >> 20));
 		return -ENOSPC;
 	}
-	fd = open_image("kernel", files->kernel, &st, err, errlen);
-	if (fd < 0)
-		return fd;
-	memset(head, 0, sizeof(head));
-	ret = read_full(fd, head, (size_t)st.st_size < sizeof(head) ? (size_t)st.st_size : sizeof(head), 0);
-	if (ret == 0) {
-		char why[160];
 
-		ret = bzimage_parse(head, sizeof(head), st.st_size, &info, why, sizeof(why));
-		if (ret < 0)
-			snprintf(err, errlen, "kernel %s: %s", files->kernel, why);
-	} else {
-		snprintf(err, errlen, "kernel %s: %s", files->kernel, strerror(-ret));
-	}
-	if (ret < 0)
-		goto out;
-	if (cmdlen >= info.cmdline_size) {
-		snprintf(err, errlen, "-append: command line of %zu bytes exceeds the kernel's limit of %u",
-			 cmdlen, info.cmdline_size - 1);
-		ret = -E2BIG;
-		goto out;
-	}
-	dst = gpa_to_hva(ram, BOOT_KERNEL_GPA, info.kernel_size);
-	if (!dst) {
-		snprintf(err, errlen, "kernel %s (%zu MiB) does not fit in guest RAM", files->kernel,
-			 info.kernel_size >> 20);
-		ret = -ENOSPC;
-		goto out;
-	}
-	ret = read_full(fd, dst, info.kernel_size, info.setup_size);
+	img->kernel_fd = open_image("kernel", files->kernel, &st, err, errlen);
+	if (img->kernel_fd < 0)
+		return img->kernel_fd;
+	ret = read_full(img->kernel_fd, img->head,
+			(size_t)st.st_size < sizeof(img->head) ? (size_t)st.st_size : sizeof(img->head), 0);
 	if (ret < 0) {
 		snprintf(err, errlen, "kernel %s: %s", files->kernel, strerror(-ret));
-		goto out;
+		return ret;
 	}
-	close(fd);
-	fd = -1;
+	ret = bzimage_parse(img->head, sizeof(img->head), st.st_size, &img->info, why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "kernel %s: %s", files->kernel, why);
+		return ret;
+	}
+	if (BOOT_KERNEL_GPA + img->info.kernel_size > regions[0].size) {
+		snprintf(err, errlen, "kernel %s (%zu MiB) does not fit in guest RAM", files->kernel,
+			 img->info.kernel_size >> 20);
+		return -ENOSPC;
+	}
+	if (cmdlen >= img->info.cmdline_size) {
+		snprintf(err, errlen, "-append: command line of %zu bytes exceeds the kernel's limit of %u",
+			 cmdlen, img->info.cmdline_size - 1);
+		return -E2BIG;
+	}
+	if (!files->initrd)
+		return 0;
+	img->initrd_fd = open_image("initrd", files->initrd, &st, err, errlen);
+	if (img->initrd_fd < 0)
+		return img->initrd_fd;
+	img->initrd_size = st.st_size;
+	return place_initrd(regions[0].size, &img->info, img->initrd_size,
+			    &img->initrd_gpa, err, errlen);
+}
 
-	if (files->initrd) {
-		fd = open_image("initrd", files->initrd, &st, err, errlen);
-		if (fd < 0)
-			return fd;
-		initrd_size = st.st_size;
-		ret = place_initrd(ram, &info, initrd_size, &initrd_gpa, err, errlen);
-		if (ret < 0)
-			goto out;
-		ret = read_full(fd, gpa_to_hva(ram, initrd_gpa, initrd_size), initrd_size, 0);
+void linux_close(struct linux_image *img)
+{
+	if (img->kernel_fd >= 0)
+		close(img->kernel_fd);
+	if (img->initrd_fd >= 0)
+		close(img->initrd_fd);
+	img->kernel_fd = img->initrd_fd = -1;
+}
+
+int linux_load(struct linux_image *img, struct guest_ram *ram,
+	       struct vcpu_boot_state *bs, char *err, size_t errlen)
+{
+	const struct boot_files *files = &img->files;
+	size_t cmdlen = files->cmdline ? strlen(files->cmdline) : 0;
+	struct boot_params *bp;
+	size_t hdr_len;
+	void *dst;
+	int ret, n;
+
+	dst = gpa_to_hva(ram, BOOT_KERNEL_GPA, img->info.kernel_size);
+	ret = dst ? read_full(img->kernel_fd, dst, img->info.kernel_size, img->info.setup_size) : -ENOSPC;
+	if (ret < 0) {
+		snprintf(err, errlen, "kernel %s: %s", files->kernel, strerror(-ret));
+		return ret;
+	}
+	if (img->initrd_fd >= 0) {
+		dst = gpa_to_hva(ram, img->initrd_gpa, img->initrd_size);
+		ret = dst ? read_full(img->initrd_fd, dst, img->initrd_size, 0) : -ENOSPC;
 		if (ret < 0) {
 			snprintf(err, errlen, "initrd %s: %s", files->initrd, strerror(-ret));
-			goto out;
+			return ret;
 		}
-		close(fd);
-		fd = -1;
 	}
 
 	bp = gpa_to_hva(ram, BOOT_PARAMS_GPA, sizeof(*bp));
 	memset(bp, 0, sizeof(*bp));
 	/* The header copied is as long as the kernel says it is (the jump at
 	 * 0x200 skips it), but never more than the struct we know. */
-	hdr_len = 0x202 + head[0x201] - SETUP_HDR_OFFSET;
+	hdr_len = 0x202 + img->head[0x201] - SETUP_HDR_OFFSET;
 	if (hdr_len > sizeof(bp->hdr))
 		hdr_len = sizeof(bp->hdr);
-	memcpy(&bp->hdr, head + SETUP_HDR_OFFSET, hdr_len);
+	memcpy(&bp->hdr, img->head + SETUP_HDR_OFFSET, hdr_len);
 	bp->hdr.type_of_loader = LOADER_TYPE_UNDEF;
 	bp->hdr.loadflags |= CAN_USE_HEAP;
 	bp->hdr.heap_end_ptr = 0xfe00;
 	bp->hdr.vid_mode = 0xffff;
 	bp->hdr.code32_start = BOOT_KERNEL_GPA;
 	bp->hdr.cmd_line_ptr = BOOT_CMDLINE_GPA;
-	bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
-	bp->hdr.ramdisk_size = (uint32_t)initrd_size;
-	if (info.version >= 0x020e)
+	bp->hdr.ramdisk_image = (uint32_t)img->initrd_gpa;
+	bp->hdr.ramdisk_size = (uint32_t)img->initrd_size;
+	if (img->info.version >= 0x020e)
 		bp->acpi_rsdp_addr = files->rsdp_gpa;
 
 	n = e820_build(bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE, ram->regions,
@@ -253,8 +268,8 @@ int linux_load(struct guest_ram *ram, const struct boot_files *files,
 	}
 	bp->e820_entries = n;
 
-	dst = gpa_to_hva(ram, BOOT_CMDLINE_GPA, info.cmdline_size);
-	memset(dst, 0, info.cmdline_size);
+	dst = gpa_to_hva(ram, BOOT_CMDLINE_GPA, img->info.cmdline_size);
+	memset(dst, 0, img->info.cmdline_size);
 	if (cmdlen)
 		memcpy(dst, files->cmdline, cmdlen);
 
@@ -272,12 +287,9 @@ int linux_load(struct guest_ram *ram, const struct boot_files *files,
 	bs->code_sel = BOOT_CS;
 	bs->data_sel = BOOT_DS;
 	pr_info("kernel %s: boot protocol %u.%02u, %zu KiB at 0x%llx; initrd %llu KiB at 0x%llx",
-		files->kernel, info.version >> 8, info.version & 0xff, info.kernel_size >> 10,
-		BOOT_KERNEL_GPA, (unsigned long long)(initrd_size >> 10),
-		(unsigned long long)initrd_gpa);
+		files->kernel, img->info.version >> 8, img->info.version & 0xff,
+		img->info.kernel_size >> 10, BOOT_KERNEL_GPA,
+		(unsigned long long)(img->initrd_size >> 10),
+		(unsigned long long)img->initrd_gpa);
 	return 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return ret;
 }

@@ -45,9 +45,25 @@ struct boot_files {
 	uint64_t rsdp_gpa;
 };
 
-/* Loads everything and fills the BSP's entry state. Returns -errno with a
- * one-line message in err. */
-int linux_load(struct guest_ram *ram, const struct boot_files *files,
+/* The opened and checked images, between linux_open() and linux_load(). */
+struct linux_image {
+	struct boot_files files;
+	int kernel_fd, initrd_fd;
+	struct bzimage_info info;
+	uint8_t head[1024];
+	uint64_t initrd_size;
+	uint64_t initrd_gpa;
+};
+
+/* Opens and checks the kernel and initrd against a RAM size, before any VM
+ * exists, so that bad input fails fast with the file named. Returns -errno
+ * with a one-line message in err; linux_close() is needed either way. */
+int linux_open(struct linux_image *img, const struct boot_files *files,
+	       uint64_t ram_size, char *err, size_t errlen);
+/* Loads the images, the zero page and the command line into RAM and fills
+ * the BSP's entry state. */
+int linux_load(struct linux_image *img, struct guest_ram *ram,
 	       struct vcpu_boot_state *bs, char *err, size_t errlen);
+void linux_close(struct linux_image *img);
 
 #endif

@@ -100,24 +100,31 @@ int machine_create(struct machine *m, const struct vmm_config *cfg,
 		   char *err, size_t errlen)
 {
 	struct acpi_config acpi = { .ncpus = cfg->ncpus };
-	struct boot_files files = {
-		.kernel = cfg->kernel, .initrd = cfg->initrd,
-		.cmdline = cfg->append, .rsdp_gpa = ACPI_TABLES_GPA,
-	};
 	struct vcpu_boot_state bs;
 	struct kvm_cpuid2 *cpuid;
 	unsigned i;
 	long used;
 	int ret;
 
+	struct boot_files files = {
+		.kernel = cfg->kernel, .initrd = cfg->initrd,
+		.cmdline = cfg->append, .rsdp_gpa = ACPI_TABLES_GPA,
+	};
+
 	memset(m, 0, sizeof(*m));
 	m->start_ns = now_ns();
+	m->image.kernel_fd = m->image.initrd_fd = -1;
 	m->cfg = cfg;
 	m->signal_fd = -1;
 	m->ram.fd = -1;
 	m->loop.epfd = -1;
 	serial_init(&m->serial, &m->vm, SERIAL_COM1_IRQ, STDOUT_FILENO);
 
+	/* Bad files are the commonest mistake: report them before touching
+	 * KVM, so the message does not depend on the host. */
+	ret = linux_open(&m->image, &files, cfg->ram.size, err, errlen);
+	if (ret < 0)
+		return ret;
 	ret = loop_init(&m->loop);
 	if (ret < 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(-ret));
@@ -156,7 +163,8 @@ int machine_create(struct machine *m, const struct vmm_config *cfg,
 		return (int)used;
 	}
 	warn_about_console(cfg->append);
-	ret = linux_load(&m->ram, &files, &bs, err, errlen);
+	ret = linux_load(&m->image, &m->ram, &bs, err, errlen);
+	linux_close(&m->image);
 	if (ret < 0)
 		return ret;
 
@@ -229,6 +237,7 @@ void machine_destroy(struct machine *m)
 	unsigned i;
 
 	console_restore(&m->console);
+	linux_close(&m->image);
 	for (i = 0; i < m->ncpus; i++)
 		vcpu_destroy(&m->vcpus[i]);
 	serial_destroy(&m->serial);

@@ -6,6 +6,7 @@
 #include "kvm/memory.h"
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
+#include "vmm/boot.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
 #include "vmm/loop.h"
@@ -17,6 +18,7 @@ struct machine {
 	struct vm vm;
 	bool vm_created;
 	struct guest_ram ram;
+	struct linux_image image;
 	unsigned ncpus;
 	struct vcpu vcpus[VMM_MAX_CPUS];
 	struct serial serial;
