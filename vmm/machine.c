@@ -120,9 +120,13 @@ int machine_create(struct machine *m, const struct vmm_config *cfg,
 	m->loop.epfd = -1;
 	serial_init(&m->serial, &m->vm, SERIAL_COM1_IRQ, STDOUT_FILENO);
 
-	/* Bad files are the commonest mistake: report them before touching
-	 * KVM, so the message does not depend on the host. */
+	/* Bad files and impossible memory are the commonest mistakes: report
+	 * them before touching KVM, so the message does not depend on the
+	 * host. */
 	ret = linux_open(&m->image, &files, cfg->ram.size, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = guest_ram_create(&m->ram, &cfg->ram, err, errlen);
 	if (ret < 0)
 		return ret;
 	ret = loop_init(&m->loop);
@@ -144,9 +148,6 @@ int machine_create(struct machine *m, const struct vmm_config *cfg,
 			 cfg->ncpus, m->vm.max_vcpus);
 		return -EINVAL;
 	}
-	ret = guest_ram_create(&m->ram, &cfg->ram, err, errlen);
-	if (ret < 0)
-		return ret;
 	ret = guest_ram_map(&m->ram, &m->vm);
 	if (ret < 0) {
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
