@@ -43,5 +43,17 @@ int e820_build(struct boot_e820_entry *out, int max,
 	}
 	for (i = 0; i < nextra && !ret; i++)
 		ret = add(out, &n, max, extra[i].addr, extra[i].len, E820_TYPE_RESERVED);
-	return ret < 0 ? ret : n;
+	if (ret < 0)
+		return ret;
+	/* Reserved ranges in the hole land between the two RAM regions;
+	 * firmware hands out the map sorted, so do we. */
+	for (i = 1; i < n; i++) {
+		struct boot_e820_entry e = out[i];
+		int j = i;
+
+		for (; j > 0 && out[j - 1].addr > e.addr; j--)
+			out[j] = out[j - 1];
+		out[j] = e;
+	}
+	return n;
 }
