@@ -101,4 +101,4 @@ help:
 	@echo "make test     build everything and run every test"
 	@echo "make bench    run the benchmarks against QEMU"
 
--include $(shell find $(BUILD)/obj $(BUILD)/asan-obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/asan-obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -11,11 +11,12 @@ struct tap {
 
 #define TAP_INIT { 0, 0 }
 
-/* ok(t, cond, fmt, ...): one test point. */
+/* ok(t, cond, fmt, ...): one test point; cond is evaluated once. */
 #define ok(t, cond, ...)                                                   \
 	do {                                                               \
+		int tap_cond_ = !!(cond);                                  \
 		(t)->n++;                                                  \
-		if (cond) {                                                \
+		if (tap_cond_) {                                           \
 			printf("ok %d - ", (t)->n);                        \
 		} else {                                                   \
 			(t)->failed++;                                     \
@@ -23,7 +24,7 @@ struct tap {
 		}                                                          \
 		printf(__VA_ARGS__);                                       \
 		printf("\n");                                              \
-		if (!(cond))                                               \
+		if (!tap_cond_)                                            \
 			printf("#   failed at %s:%d: %s\n", __FILE__,       \
 			       __LINE__, #cond);                           \
 	} while (0)
