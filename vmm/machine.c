@@ -228,7 +228,7 @@ int machine_run(struct machine *m)
 	serial_flush(&m->serial);
 	console_restore(&m->console);
 	if (m->ncpus && m->vcpus[0].first_entry_ns)
-		pr_info("first vCPU entry %.3f ms after VM creation started",
+		pr_info("first vCPU entry %.3f ms after launch",
 			(m->vcpus[0].first_entry_ns - m->start_ns) / 1e6);
 	return m->vm.stop_status;
 }

@@ -29,7 +29,7 @@ struct machine {
 	struct loop_watch stop_watch;
 	struct loop_watch signal_watch;
 	int signal_fd;
-	uint64_t start_ns;
+	uint64_t start_ns;    /* CLOCK_MONOTONIC at launch, for boot figures */
 };
 
 /* Builds everything up to the first vCPU entry. Returns -errno with a
