@@ -17,6 +17,30 @@
 #define LOADER_TYPE_UNDEF  0xff
 #define DECOMPRESS_GPA     0x1000000ULL /* LOAD_PHYSICAL_ADDR of x86-64 kernels */
 
+/* Xen's PVH start of day (xen/include/public/arch-x86/hvm/start_info.h),
+ * which Linux's pvh_start_xen reads; no UAPI header carries it. */
+#define PVH_START_MAGIC 0x336ec578
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr;
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+struct hvm_modlist_entry {
+	uint64_t paddr, size, cmdline_paddr, reserved;
+};
+struct hvm_memmap_table_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+#define PVH_MODLIST_GPA (BOOT_PARAMS_GPA + 0x100)
+#define PVH_MEMMAP_GPA  (BOOT_PARAMS_GPA + 0x200)
+#define PVH_MAX_MEMMAP  64
+/* Linux keeps initrds below 2 GiB unless its header says otherwise, and
+ * an ELF vmlinux carries no header to say so. */
+#define PVH_INITRD_MAX  0x7fffffffULL
+
+#define GDT_CODE32 0x00cf9b000000ffffULL
 #define GDT_CODE64 0x00af9b000000ffffULL
 #define GDT_DATA   0x00cf93000000ffffULL
 #define BOOT_CS    0x10
@@ -124,26 +148,25 @@ static void write_page_tables(struct guest_ram *ram)
 		pd[i] = ((uint64_t)i << 21) | 0x83;    /* present, writable, 2 MiB */
 }
 
-static void write_gdt(struct guest_ram *ram)
+static void write_gdt(struct guest_ram *ram, uint64_t code)
 {
 	uint64_t *gdt = gpa_to_hva(ram, BOOT_GDT_GPA, 4 * 8);
 
 	gdt[0] = 0;
 	gdt[1] = 0;
-	gdt[BOOT_CS / 8] = GDT_CODE64;
+	gdt[BOOT_CS / 8] = code;
 	gdt[BOOT_DS / 8] = GDT_DATA;
 }
 
 /* The initrd goes as high as the kernel allows, below the hole, like
  * QEMU and GRUB do, which keeps it clear of the decompressed kernel. */
-static int place_initrd(uint64_t low_ram, const struct bzimage_info *info,
+static int place_initrd(uint64_t low_ram, uint64_t addr_max, uint64_t lowest,
 			uint64_t size, uint64_t *gpa, char *err, size_t errlen)
 {
 	uint64_t top = low_ram;
-	uint64_t lowest = DECOMPRESS_GPA + info->init_size;
 
-	if (top > (uint64_t)info->initrd_addr_max + 1)
-		top = (uint64_t)info->initrd_addr_max + 1;
+	if (top > addr_max + 1)
+		top = addr_max + 1;
 	if (size > top || ((top - size) & ~0xfffULL) < lowest) {
 		snprintf(err, errlen, "initrd of %llu MiB does not fit in guest RAM below %llu MiB next to the kernel (needs %llu MiB); increase -m",
 			 (unsigned long long)(size >> 20), (unsigned long long)(top >> 20),
@@ -159,6 +182,7 @@ int linux_open(struct linux_image *img, const struct boot_files *files,
 {
 	struct ram_region regions[2];
 	size_t cmdlen = files->cmdline ? strlen(files->cmdline) : 0;
+	uint64_t kernel_end, initrd_max;
 	struct stat st;
 	char why[160];
 	int ret;
@@ -182,14 +206,27 @@ int linux_open(struct linux_image *img, const struct boot_files *files,
 		snprintf(err, errlen, "kernel %s: %s", files->kernel, strerror(-ret));
 		return ret;
 	}
-	ret = bzimage_parse(img->head, sizeof(img->head), st.st_size, &img->info, why, sizeof(why));
+	img->pvh = pvh_is_elf(img->head, sizeof(img->head));
+	if (img->pvh) {
+		ret = pvh_parse(img->kernel_fd, st.st_size, &img->pvh_info, why, sizeof(why));
+		/* Linux's limit; an ELF has no header to say otherwise. */
+		img->info.cmdline_size = 2048;
+		kernel_end = img->pvh_info.end;
+		initrd_max = PVH_INITRD_MAX;
+	} else {
+		ret = bzimage_parse(img->head, sizeof(img->head), st.st_size, &img->info,
+				    why, sizeof(why));
+		kernel_end = DECOMPRESS_GPA + img->info.init_size;
+		initrd_max = img->info.initrd_addr_max;
+	}
 	if (ret < 0) {
 		snprintf(err, errlen, "kernel %s: %s", files->kernel, why);
 		return ret;
 	}
-	if (BOOT_KERNEL_GPA + img->info.kernel_size > regions[0].size) {
-		snprintf(err, errlen, "kernel %s (%zu MiB) does not fit in guest RAM", files->kernel,
-			 img->info.kernel_size >> 20);
+	if ((img->pvh ? img->pvh_info.end : BOOT_KERNEL_GPA + img->info.kernel_size) >
+	    regions[0].size) {
+		snprintf(err, errlen, "kernel %s does not fit in %llu MiB of guest RAM",
+			 files->kernel, (unsigned long long)(ram_size >> 20));
 		return -ENOSPC;
 	}
 	if (cmdlen >= img->info.cmdline_size) {
@@ -203,7 +240,7 @@ int linux_open(struct linux_image *img, const struct boot_files *files,
 	if (img->initrd_fd < 0)
 		return img->initrd_fd;
 	img->initrd_size = st.st_size;
-	return place_initrd(regions[0].size, &img->info, img->initrd_size,
+	return place_initrd(regions[0].size, initrd_max, kernel_end, img->initrd_size,
 			    &img->initrd_gpa, err, errlen);
 }
 
@@ -216,6 +253,76 @@ void linux_close(struct linux_image *img)
 	img->kernel_fd = img->initrd_fd = -1;
 }
 
+static int load_segments(struct linux_image *img, struct guest_ram *ram)
+{
+	int i, ret;
+
+	for (i = 0; i < img->pvh_info.nsegments; i++) {
+		const struct pvh_segment *seg = &img->pvh_info.segments[i];
+		uint8_t *dst = gpa_to_hva(ram, seg->paddr, seg->memsz);
+
+		if (!dst)
+			return -ENOSPC;
+		ret = read_full(img->kernel_fd, dst, seg->filesz, seg->file_offset);
+		if (ret < 0)
+			return ret;
+		memset(dst + seg->filesz, 0, seg->memsz - seg->filesz);
+	}
+	return 0;
+}
+
+/* PVH entry: 32-bit flat protected mode, paging off, EBX pointing at the
+ * start_info that replaces the zero page. */
+static int pvh_start(struct linux_image *img, struct guest_ram *ram,
+		     struct vcpu_boot_state *bs, char *err, size_t errlen)
+{
+	struct hvm_start_info *si = gpa_to_hva(ram, BOOT_PARAMS_GPA, sizeof(*si));
+	struct hvm_modlist_entry *mod = gpa_to_hva(ram, PVH_MODLIST_GPA, sizeof(*mod));
+	struct hvm_memmap_table_entry *map;
+	struct boot_e820_entry e820[PVH_MAX_MEMMAP];
+	int i, n;
+
+	n = e820_build(e820, PVH_MAX_MEMMAP, ram->regions, ram->nregions, NULL, 0);
+	if (n < 0) {
+		snprintf(err, errlen, "memory map too large for PVH start info");
+		return n;
+	}
+	map = gpa_to_hva(ram, PVH_MEMMAP_GPA, n * sizeof(*map));
+	for (i = 0; i < n; i++)
+		map[i] = (struct hvm_memmap_table_entry){
+			.addr = e820[i].addr, .size = e820[i].size, .type = e820[i].type,
+		};
+	memset(si, 0, sizeof(*si));
+	si->magic = PVH_START_MAGIC;
+	si->version = 1;
+	si->cmdline_paddr = BOOT_CMDLINE_GPA;
+	si->rsdp_paddr = img->files.rsdp_gpa;
+	si->memmap_paddr = PVH_MEMMAP_GPA;
+	si->memmap_entries = n;
+	if (img->initrd_fd >= 0) {
+		*mod = (struct hvm_modlist_entry){
+			.paddr = img->initrd_gpa, .size = img->initrd_size,
+		};
+		si->nr_modules = 1;
+		si->modlist_paddr = PVH_MODLIST_GPA;
+	}
+	write_gdt(ram, GDT_CODE32);
+
+	memset(bs, 0, sizeof(*bs));
+	bs->long_mode = false;
+	bs->rip = img->pvh_info.entry;
+	bs->rbx = BOOT_PARAMS_GPA;
+	bs->gdt_base = BOOT_GDT_GPA;
+	bs->gdt_limit = 4 * 8 - 1;
+	bs->code_sel = BOOT_CS;
+	bs->data_sel = BOOT_DS;
+	pr_info("kernel %s: ELF through its PVH entry 0x%x; initrd %llu KiB at 0x%llx",
+		img->files.kernel, img->pvh_info.entry,
+		(unsigned long long)(img->initrd_size >> 10),
+		(unsigned long long)img->initrd_gpa);
+	return 0;
+}
+
 int linux_load(struct linux_image *img, struct guest_ram *ram,
 	       struct vcpu_boot_state *bs, char *err, size_t errlen)
 {
@@ -226,8 +333,13 @@ int linux_load(struct linux_image *img, struct guest_ram *ram,
 	void *dst;
 	int ret, n;
 
-	dst = gpa_to_hva(ram, BOOT_KERNEL_GPA, img->info.kernel_size);
-	ret = dst ? read_full(img->kernel_fd, dst, img->info.kernel_size, img->info.setup_size) : -ENOSPC;
+	if (img->pvh) {
+		ret = load_segments(img, ram);
+	} else {
+		dst = gpa_to_hva(ram, BOOT_KERNEL_GPA, img->info.kernel_size);
+		ret = dst ? read_full(img->kernel_fd, dst, img->info.kernel_size,
+				      img->info.setup_size) : -ENOSPC;
+	}
 	if (ret < 0) {
 		snprintf(err, errlen, "kernel %s: %s", files->kernel, strerror(-ret));
 		return ret;
@@ -240,6 +352,13 @@ int linux_load(struct linux_image *img, struct guest_ram *ram,
 			return ret;
 		}
 	}
+
+	dst = gpa_to_hva(ram, BOOT_CMDLINE_GPA, img->info.cmdline_size);
+	memset(dst, 0, img->info.cmdline_size);
+	if (cmdlen)
+		memcpy(dst, files->cmdline, cmdlen);
+	if (img->pvh)
+		return pvh_start(img, ram, bs, err, errlen);
 
 	bp = gpa_to_hva(ram, BOOT_PARAMS_GPA, sizeof(*bp));
 	memset(bp, 0, sizeof(*bp));
@@ -268,13 +387,8 @@ int linux_load(struct linux_image *img, struct guest_ram *ram,
 	}
 	bp->e820_entries = n;
 
-	dst = gpa_to_hva(ram, BOOT_CMDLINE_GPA, img->info.cmdline_size);
-	memset(dst, 0, img->info.cmdline_size);
-	if (cmdlen)
-		memcpy(dst, files->cmdline, cmdlen);
-
 	write_page_tables(ram);
-	write_gdt(ram);
+	write_gdt(ram, GDT_CODE64);
 
 	memset(bs, 0, sizeof(*bs));
 	bs->long_mode = true;

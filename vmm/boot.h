@@ -1,6 +1,7 @@
 /* The Linux x86 boot protocol (Documentation/arch/x86/boot.rst): loads a
  * bzImage, the initrd and the command line into guest RAM, fills the zero
- * page, and describes the vCPU state at the 64-bit entry point. */
+ * page, and describes the vCPU state at the 64-bit entry point. An ELF
+ * vmlinux takes the PVH path instead (vmm/pvh.h). */
 #ifndef VMM_BOOT_H
 #define VMM_BOOT_H
 
@@ -9,6 +10,7 @@
 
 #include "kvm/memory.h"
 #include "kvm/vcpu.h"
+#include "vmm/pvh.h"
 
 /* Guest-physical layout of what the loader writes below 1 MiB. */
 #define BOOT_GDT_GPA         0x500ULL
@@ -49,6 +51,8 @@ struct boot_files {
 struct linux_image {
 	struct boot_files files;
 	int kernel_fd, initrd_fd;
+	bool pvh;                 /* ELF vmlinux through its PVH entry */
+	struct pvh_info pvh_info;
 	struct bzimage_info info;
 	uint8_t head[1024];
 	uint64_t initrd_size;

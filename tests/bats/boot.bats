@@ -85,3 +85,12 @@ setup_file() {
 	# "Quickly": no watchdog or timeout involved, the panic ends the VM.
 	(( SECONDS - start < 90 ))
 }
+
+@test "an uncompressed ELF vmlinux boots through its PVH entry note" {
+	[[ -r $GUEST/vmlinux ]] || skip "build/guest/vmlinux not built (needs lz4)"
+	run timeout --kill-after=10 "$BOOT_TIMEOUT" "$VMM" -kernel "$GUEST/vmlinux" -initrd "$INITRD" \
+		-append "console=ttyS0 quiet panic=-1 vmmtest.check=cpus vmmtest.expect_cpus=2" -smp 2 -v
+	assert_status 0
+	assert_result cpus
+	[[ $output == *"through its PVH entry"* ]]
+}

@@ -136,3 +136,15 @@ assert_error() {
 	[[ $status -eq 1 ]]
 	[[ $output == *"hugetlb=on"*"nr_hugepages"* ]]
 }
+
+@test "an ELF that is not a PVH kernel is refused" {
+	run "$VMM" -kernel /bin/true
+	assert_error "has no PVH entry note"
+}
+
+@test "a 32-bit ELF is refused" {
+	printf '\177ELF\001\001\001' >"$BATS_TEST_TMPDIR/elf32"
+	head -c 2000 /dev/zero >>"$BATS_TEST_TMPDIR/elf32"
+	run "$VMM" -kernel "$BATS_TEST_TMPDIR/elf32"
+	assert_error "not an x86-64 ELF kernel"
+}
