@@ -842,7 +842,7 @@ static int handle_version(struct parse_state *st, const char *arg)
 }
 
 static const struct option_desc options[] = {
-	{ "kernel", "PATH", handle_kernel, "guest kernel (bzImage); required" },
+	{ "kernel", "PATH", handle_kernel, "guest kernel: bzImage, or ELF vmlinux (PVH entry); required" },
 	{ "initrd", "PATH", handle_initrd, "initial ramdisk" },
 	{ "append", "CMDLINE", handle_append, "kernel command line" },
 	{ "m", "SIZE|size=SIZE", handle_m, "guest RAM, MiB unless suffixed k/M/G/T (default 512M, at most 1T)" },

@@ -75,6 +75,13 @@ static int setup_devices(struct machine *m, char *err, size_t errlen)
 	const struct vmm_config *cfg = m->cfg;
 	int ret;
 
+	/* Accepting a device and then not providing it would be a lie. */
+	if (cfg->ndevices) {
+		snprintf(err, errlen, "-device %s: device type not supported yet",
+			 cfg->devices[0].opts.type);
+		return -ENOTSUP;
+	}
+
 	ret = serial_attach(&m->serial, SERIAL_COM1_PORT);
 	if (!ret)
 		ret = pm_attach(&m->pm, &m->vm);
