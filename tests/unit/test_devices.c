@@ -3,10 +3,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "kvm/bus.h"
 #include "kvm/vcpu.h"
+#include "kvm/vm.h"
+#include "vmm/console.h"
 #include "tests/unit/tap.h"
 #include "vmm/serial.h"
 
@@ -180,6 +183,42 @@ static void test_cpuid(struct tap *t)
 	free(c);
 }
 
+static void test_console(struct tap *t)
+{
+	struct vm vm = { 0 };
+	struct serial s;
+	struct console c = { 0 };
+
+	pthread_mutex_init(&vm.stop_lock, NULL);
+	vm.stop_fd = eventfd(0, EFD_CLOEXEC);
+	serial_init(&s, NULL, 4, -1);
+	c.serial = &s;
+	c.vm = &vm;
+	c.is_tty = true;
+
+	console_input(&c, (const unsigned char *)"ab\x01\x01" "c", 5);
+	ok(t, s.rx_count == 4 && s.rx[2] == 0x01 && s.rx[3] == 'c',
+	   "C-a C-a sends one C-a to the guest");
+	console_input(&c, (const unsigned char *)"\x01", 1);
+	ok(t, c.escape && s.rx_count == 4, "a lone C-a waits for the next byte");
+	console_input(&c, (const unsigned char *)"z", 1);
+	ok(t, !c.escape && s.rx_count == 6 && s.rx[4] == 0x01 && s.rx[5] == 'z',
+	   "C-a followed by another key passes both through");
+	ok(t, !vm.stopping, "nothing so far stops the VM");
+	console_input(&c, (const unsigned char *)"\x01x", 2);
+	ok(t, vm.stopping && vm.stop_status == 0, "C-a x stops the VM with status 0");
+
+	c.is_tty = false;
+	c.escape = false;
+	s.rx_count = 0;
+	console_input(&c, (const unsigned char *)"\x01x", 2);
+	ok(t, s.rx_count == 2, "without a terminal C-a is plain data");
+
+	serial_destroy(&s);
+	close(vm.stop_fd);
+	pthread_mutex_destroy(&vm.stop_lock);
+}
+
 int main(void)
 {
 	struct tap t = TAP_INIT;
@@ -189,5 +228,6 @@ int main(void)
 	test_bus(&t);
 	test_serial(&t);
 	test_cpuid(&t);
+	test_console(&t);
 	return tap_done(&t);
 }
