@@ -41,7 +41,9 @@ enum acpi_table {
 	T_FACS,
 	T_MADT,
 	T_DSDT,
-	/* MCFG goes here (in_xsdt, align 8) when PCIe ECAM arrives. */
+	/* Only with a PCI host bridge (cfg->pci); zero length otherwise. */
+	T_MCFG,
+	T_SSDT,
 	T_COUNT,
 };
 
@@ -58,6 +60,8 @@ static const struct {
 	[T_MADT] = { 8, true },
 	/* Reached through FADT.X_DSDT, never through the XSDT. */
 	[T_DSDT] = { 8, false },
+	[T_MCFG] = { 8, true },
+	[T_SSDT] = { 8, true },
 };
 
 /*
@@ -98,12 +102,18 @@ static size_t align_up(size_t x, size_t a)
 	return (x + a - 1) & ~(a - 1);
 }
 
-static size_t xsdt_entries(void)
+/* Tables this configuration has: the optional ones have zero length. */
+static bool present(const struct acpi_layout *l, int t)
+{
+	return l->len[t] != 0;
+}
+
+static size_t xsdt_entries(const struct acpi_layout *l)
 {
 	size_t n = 0;
 
 	for (int t = 0; t < T_COUNT; t++)
-		n += table_desc[t].in_xsdt;
+		n += table_desc[t].in_xsdt && present(l, t);
 	return n;
 }
 
@@ -117,19 +127,29 @@ static size_t madt_len(unsigned ncpus)
 	       sizeof(struct acpi_madt_lapic_nmi);
 }
 
+static size_t ssdt_aml(uint8_t *out, const struct acpi_pci *pci);
+
 static void acpi_layout(struct acpi_layout *l, const struct acpi_config *cfg)
 {
 	size_t off = 0;
 
 	l->len[T_RSDP] = sizeof(struct acpi_rsdp);
-	l->len[T_XSDT] = sizeof(struct acpi_xsdt) +
-			 xsdt_entries() * sizeof(uint64_t);
 	l->len[T_FADT] = sizeof(struct acpi_fadt);
 	l->len[T_FACS] = sizeof(struct acpi_facs);
 	l->len[T_MADT] = madt_len(cfg->ncpus);
 	l->len[T_DSDT] = dsdt_aml_len;
+	l->len[T_MCFG] = cfg->pci ? sizeof(struct acpi_mcfg) +
+				    sizeof(struct acpi_mcfg_allocation) : 0;
+	l->len[T_SSDT] = cfg->pci ? sizeof(struct acpi_table_header) +
+				    ssdt_aml(NULL, cfg->pci) : 0;
+	l->len[T_XSDT] = sizeof(struct acpi_xsdt) +
+			 xsdt_entries(l) * sizeof(uint64_t);
 
 	for (int t = 0; t < T_COUNT; t++) {
+		if (!present(l, t)) {
+			l->off[t] = off;
+			continue;
+		}
 		off = align_up(off, table_desc[t].align);
 		l->off[t] = off;
 		off += l->len[t];
@@ -184,7 +204,7 @@ static void fill_xsdt(struct acpi_xsdt *x, const struct acpi_layout *l,
 
 	fill_header(&x->header, "XSDT", (uint32_t)l->len[T_XSDT], 1);
 	for (int t = 0; t < T_COUNT; t++)
-		if (table_desc[t].in_xsdt)
+		if (table_desc[t].in_xsdt && present(l, t))
 			x->entry[n++] = gpa + l->off[t];
 }
 
@@ -312,6 +332,253 @@ static void fill_madt(struct acpi_madt *m, size_t len,
 	nmi->lint = 1;
 }
 
+/*
+ * MCFG: one ECAM range, segment 0. Linux uses it only if the range is also
+ * reserved, in the e820 map (vmm/boot.c) or by a PNP0C01/PNP0C02 device
+ * (the SSDT's \_SB.MRES); we do both, the second being what the PCI
+ * Firmware spec asks for.
+ */
+static void fill_mcfg(struct acpi_mcfg *m, size_t len, const struct acpi_pci *pci)
+{
+	struct acpi_mcfg_allocation *a = (void *)(m + 1);
+
+	fill_header(&m->header, "MCFG", (uint32_t)len, 1);
+	a->address = pci->ecam_base;
+	a->segment = 0;
+	a->start_bus = pci->bus_start;
+	a->end_bus = pci->bus_end;
+}
+
+/*
+ * A minimal AML writer for the SSDT: just what describing the host
+ * bridge's resources takes. With buf NULL it only counts, so the same code
+ * sizes the table during layout and fills it afterwards.
+ */
+struct aml {
+	uint8_t *buf;
+	size_t len;
+};
+
+#define AML_NAME_OP		0x08
+#define AML_BYTE_PREFIX		0x0a
+#define AML_WORD_PREFIX		0x0b
+#define AML_DWORD_PREFIX	0x0c
+#define AML_SCOPE_OP		0x10
+#define AML_BUFFER_OP		0x11
+#define AML_EXT_OP_PREFIX	0x5b
+#define AML_DEVICE_OP		0x82	/* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR		0x5c
+#define AML_DUAL_NAME_PREFIX	0x2e
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->buf)
+		memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+static void aml_le(struct aml *a, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		aml_byte(a, (uint8_t)(v >> (8 * i)));
+}
+
+/* PkgLength counts itself: 1 to 4 bytes for what follows (ACPI 20.2.4). */
+static void aml_pkglength(struct aml *a, size_t body)
+{
+	size_t n = body + 1 <= 0x3f ? 1 : body + 2 < (1u << 12) ? 2 :
+		   body + 3 < (1u << 20) ? 3 : 4;
+	size_t total = body + n;
+
+	if (n == 1) {
+		aml_byte(a, (uint8_t)total);
+		return;
+	}
+	aml_byte(a, (uint8_t)((n - 1) << 6 | (total & 0xf)));
+	for (size_t i = 1; i < n; i++)
+		aml_byte(a, (uint8_t)(total >> (4 + 8 * (i - 1))));
+}
+
+/* Name (seg, Buffer () { bytes }): how iasl encodes a ResourceTemplate. */
+static void aml_name_buffer(struct aml *a, const char seg[4], const struct aml *res)
+{
+	struct aml size = { NULL, 0 };
+
+	if (res->len <= 0xff) {
+		aml_byte(&size, AML_BYTE_PREFIX);
+		aml_byte(&size, 0);
+	} else {
+		aml_byte(&size, AML_WORD_PREFIX);
+		aml_le(&size, 0, 2);
+	}
+	aml_byte(a, AML_NAME_OP);
+	aml_bytes(a, seg, 4);
+	aml_byte(a, AML_BUFFER_OP);
+	aml_pkglength(a, size.len + res->len);
+	if (res->len <= 0xff) {
+		aml_byte(a, AML_BYTE_PREFIX);
+		aml_byte(a, (uint8_t)res->len);
+	} else {
+		aml_byte(a, AML_WORD_PREFIX);
+		aml_le(a, res->len, 2);
+	}
+	aml_bytes(a, res->buf, res->len);
+}
+
+/* Resource descriptors (ACPI 6.4.3). Address-space descriptors are all
+ * "producer, positive decode, fixed min and max": a bridge window. */
+#define RES_ADDR_FLAGS_WINDOW	0x0c
+#define RES_TYPE_MEMORY		0
+#define RES_TYPE_IO		1
+#define RES_TYPE_BUS		2
+
+static void res_word(struct aml *a, uint8_t type, uint8_t tflags, uint64_t min, uint64_t len)
+{
+	aml_byte(a, 0x88);		/* Word Address Space Descriptor */
+	aml_le(a, 13, 2);
+	aml_byte(a, type);
+	aml_byte(a, RES_ADDR_FLAGS_WINDOW);
+	aml_byte(a, tflags);
+	aml_le(a, 0, 2);		/* granularity */
+	aml_le(a, min, 2);
+	aml_le(a, min + len - 1, 2);
+	aml_le(a, 0, 2);		/* translation offset */
+	aml_le(a, len, 2);
+}
+
+static void res_dword_mem(struct aml *a, uint8_t tflags, uint64_t min, uint64_t len)
+{
+	aml_byte(a, 0x87);		/* DWord Address Space Descriptor */
+	aml_le(a, 23, 2);
+	aml_byte(a, RES_TYPE_MEMORY);
+	aml_byte(a, RES_ADDR_FLAGS_WINDOW);
+	aml_byte(a, tflags);
+	aml_le(a, 0, 4);
+	aml_le(a, min, 4);
+	aml_le(a, min + len - 1, 4);
+	aml_le(a, 0, 4);
+	aml_le(a, len, 4);
+}
+
+static void res_qword_mem(struct aml *a, uint8_t tflags, uint64_t min, uint64_t len)
+{
+	aml_byte(a, 0x8a);		/* QWord Address Space Descriptor */
+	aml_le(a, 43, 2);
+	aml_byte(a, RES_TYPE_MEMORY);
+	aml_byte(a, RES_ADDR_FLAGS_WINDOW);
+	aml_byte(a, tflags);
+	aml_le(a, 0, 8);
+	aml_le(a, min, 8);
+	aml_le(a, min + len - 1, 8);
+	aml_le(a, 0, 8);
+	aml_le(a, len, 8);
+}
+
+static void res_end(struct aml *a)
+{
+	aml_byte(a, 0x79);		/* End Tag; checksum 0 means "none" */
+	aml_byte(a, 0);
+}
+
+/* Memory type-specific flags: read-write, and the cacheability the OS may
+ * use for mappings of the window. */
+#define MEM_RW_NONCACHEABLE	0x01
+#define MEM_RW_CACHEABLE	0x03
+
+/*
+ * The SSDT's AML:
+ *
+ *   Scope (\_SB.PCI0) {
+ *     Name (_CRS, ResourceTemplate () {
+ *       WordBusNumber (bus_start .. bus_end)
+ *       IO (Decode16, 0xcf8, 0xcf8, 1, 8)     config ports, consumed
+ *       WordIO (io window)
+ *       DWordMemory (32-bit window, non-cacheable)
+ *       QWordMemory (64-bit window, cacheable)  if there is one
+ *     })
+ *   }
+ *   Device (\_SB.MRES) {                      motherboard resource:
+ *     Name (_HID, EisaId ("PNP0C02"))         the ECAM range
+ *     Name (_CRS, ResourceTemplate () { Memory32Fixed (ReadWrite, ecam) })
+ *   }
+ *
+ * Linux drops the 0xcf8 entry from the windows itself
+ * (resource_is_pcicfg_ioport()); listing it tells other OSes who decodes
+ * those ports. The 32-bit window is non-cacheable, the 64-bit one cacheable
+ * (which lets an OS map prefetchable BARs write-combining), as on QEMU q35.
+ */
+static size_t ssdt_aml(uint8_t *out, const struct acpi_pci *pci)
+{
+	static const uint8_t pci0_path[] = { AML_ROOT_CHAR, AML_DUAL_NAME_PREFIX,
+					     '_', 'S', 'B', '_', 'P', 'C', 'I', '0' };
+	static const uint8_t mres_path[] = { AML_ROOT_CHAR, AML_DUAL_NAME_PREFIX,
+					     '_', 'S', 'B', '_', 'M', 'R', 'E', 'S' };
+	/* EisaId ("PNP0C02") as iasl encodes it */
+	static const uint8_t pnp0c02[] = { AML_DWORD_PREFIX, 0x41, 0xd0, 0x0c, 0x02 };
+	uint8_t crsbuf[160], mresbuf[16];
+	struct aml crs = { crsbuf, 0 }, mres = { mresbuf, 0 }, body = { NULL, 0 };
+	struct aml a = { out, 0 };
+	uint64_t ecam_size = (uint64_t)(pci->bus_end - pci->bus_start + 1) << 20;
+
+	res_word(&crs, RES_TYPE_BUS, 0, pci->bus_start, pci->bus_end - pci->bus_start + 1);
+	aml_bytes(&crs, (const uint8_t[]){ 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 }, 8);
+	res_word(&crs, RES_TYPE_IO, 0x03 /* EntireRange */, pci->io_base, pci->io_size);
+	res_dword_mem(&crs, MEM_RW_NONCACHEABLE, pci->mmio32_base, pci->mmio32_size);
+	if (pci->mmio64_size)
+		res_qword_mem(&crs, MEM_RW_CACHEABLE, pci->mmio64_base, pci->mmio64_size);
+	res_end(&crs);
+
+	aml_byte(&mres, 0x86);		/* Memory32Fixed */
+	aml_le(&mres, 9, 2);
+	aml_byte(&mres, 1);		/* read-write */
+	aml_le(&mres, pci->ecam_base + ((uint64_t)pci->bus_start << 20), 4);
+	aml_le(&mres, ecam_size, 4);
+	res_end(&mres);
+
+	/* Scope (\_SB.PCI0) { Name (_CRS, ...) } */
+	aml_name_buffer(&body, "_CRS", &crs);
+	aml_byte(&a, AML_SCOPE_OP);
+	aml_pkglength(&a, sizeof(pci0_path) + body.len);
+	aml_bytes(&a, pci0_path, sizeof(pci0_path));
+	aml_name_buffer(&a, "_CRS", &crs);
+
+	/* Device (\_SB.MRES) { Name (_HID, ...) Name (_CRS, ...) } */
+	body.len = 0;
+	aml_byte(&body, AML_NAME_OP);
+	aml_bytes(&body, "_HID", 4);
+	aml_bytes(&body, pnp0c02, sizeof(pnp0c02));
+	aml_name_buffer(&body, "_CRS", &mres);
+	aml_byte(&a, AML_EXT_OP_PREFIX);
+	aml_byte(&a, AML_DEVICE_OP);
+	aml_pkglength(&a, sizeof(mres_path) + body.len);
+	aml_bytes(&a, mres_path, sizeof(mres_path));
+	aml_byte(&a, AML_NAME_OP);
+	aml_bytes(&a, "_HID", 4);
+	aml_bytes(&a, pnp0c02, sizeof(pnp0c02));
+	aml_name_buffer(&a, "_CRS", &mres);
+	return a.len;
+}
+
+static void fill_ssdt(struct acpi_table_header *h, size_t len, const struct acpi_pci *pci)
+{
+	fill_header(h, "SSDT", (uint32_t)len, 2);
+	memcpy(h->oem_table_id, "VMMPCI  ", 8);
+	ssdt_aml((uint8_t *)(h + 1), pci);
+}
+
+static bool pci_config_ok(const struct acpi_pci *pci)
+{
+	return pci->bus_start <= pci->bus_end && pci->io_size &&
+	       pci->io_base + (uint64_t)pci->io_size <= 0x10000 &&
+	       pci->mmio32_size && pci->mmio32_base + pci->mmio32_size <= (1ULL << 32) &&
+	       pci->ecam_base + ((uint64_t)(pci->bus_end + 1) << 20) <= (1ULL << 32);
+}
+
 long acpi_build(void *mem, uint64_t gpa, size_t size,
 		const struct acpi_config *cfg)
 {
@@ -319,7 +586,7 @@ long acpi_build(void *mem, uint64_t gpa, size_t size,
 	uint8_t *base = mem;
 
 	if (!mem || !cfg || cfg->ncpus == 0 ||
-	    cfg->ncpus > ACPI_MAX_XAPIC_CPUS)
+	    cfg->ncpus > ACPI_MAX_XAPIC_CPUS || (cfg->pci && !pci_config_ok(cfg->pci)))
 		return -EINVAL;
 	/* The RSDP must be 16-byte aligned to be found. */
 	if (gpa & 15)
@@ -343,13 +610,17 @@ long acpi_build(void *mem, uint64_t gpa, size_t size,
 	fill_madt(TABLE(T_MADT), l.len[T_MADT], cfg);
 	/* iasl already checksummed the DSDT. */
 	memcpy(TABLE(T_DSDT), dsdt_aml, dsdt_aml_len);
+	if (cfg->pci) {
+		fill_mcfg(TABLE(T_MCFG), l.len[T_MCFG], cfg->pci);
+		fill_ssdt(TABLE(T_SSDT), l.len[T_SSDT], cfg->pci);
+	}
 
 	/* Checksum every table that has a standard header and was built
 	 * here, after all its contents are final. */
 	for (int t = 0; t < T_COUNT; t++) {
 		struct acpi_table_header *h = TABLE(t);
 
-		if (t == T_RSDP || t == T_FACS || t == T_DSDT)
+		if (t == T_RSDP || t == T_FACS || t == T_DSDT || !present(&l, t))
 			continue;
 		h->checksum = acpi_checksum(h, l.len[t]);
 	}

@@ -1,4 +1,5 @@
-/* ACPI tables for the guest: RSDP, XSDT, FADT, MADT, DSDT (and, later, MCFG). */
+/* ACPI tables for the guest: RSDP, XSDT, FADT, MADT, DSDT, and with a PCI
+ * host bridge the MCFG and an SSDT with the bridge's resources. */
 #ifndef VMM_ACPI_H
 #define VMM_ACPI_H
 
@@ -21,8 +22,24 @@
 #define IOAPIC_GPA 0xfec00000ULL
 #define LAPIC_GPA  0xfee00000ULL
 
+/*
+ * The PCI host bridge \_SB.PCI0 (its identity and _OSC are in the DSDT).
+ * Its _CRS depends on the RAM size and the CPU (the 64-bit window, see
+ * virtio/pci.h), so it goes into an SSDT built from this, along with the
+ * MCFG entry and the PNP0C02 reservation of the ECAM range.
+ */
+struct acpi_pci {
+	uint64_t ecam_base;		/* where bus 0 would be, as the MCFG has it */
+	uint8_t bus_start, bus_end;
+	uint16_t io_base;
+	uint32_t io_size;
+	uint64_t mmio32_base, mmio32_size;
+	uint64_t mmio64_base, mmio64_size;	/* size 0: no 64-bit window */
+};
+
 struct acpi_config {
 	unsigned ncpus;
+	const struct acpi_pci *pci;	/* NULL: no PCI, no MCFG, no SSDT */
 };
 
 /* Builds all tables into mem, which is the host view of guest physical
@@ -238,7 +255,23 @@ struct acpi_madt_lapic_nmi {
 #define ACPI_MPS_INTI_EDGE		(0x1 << 2)
 #define ACPI_MPS_INTI_LEVEL		(0x3 << 2)
 
+/* MCFG: this header, then one allocation per ECAM range. */
+struct acpi_mcfg {
+	struct acpi_table_header header;
+	uint64_t reserved;
+} ACPI_PACKED;
+
+struct acpi_mcfg_allocation {
+	uint64_t address;		/* ECAM base of bus 0 of the segment */
+	uint16_t segment;
+	uint8_t start_bus;
+	uint8_t end_bus;
+	uint32_t reserved;
+} ACPI_PACKED;
+
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP size");
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG header size");
+_Static_assert(sizeof(struct acpi_mcfg_allocation) == 16, "MCFG entry size");
 _Static_assert(sizeof(struct acpi_table_header) == 36, "header size");
 _Static_assert(sizeof(struct acpi_gas) == 12, "GAS size");
 _Static_assert(sizeof(struct acpi_xsdt) == 36, "XSDT header size");
