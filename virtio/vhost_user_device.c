@@ -1,0 +1,426 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+
+#include "kvm/memory.h"
+#include "vhost/vhost_user_trace.h"
+#include "virtio/vhost_user_device.h"
+#include "vmm/log.h"
+#include "vmm/qemu_opts.h"
+
+extern const struct vhost_user_device_type vhost_user_fs_type;
+
+static const struct vhost_user_device_type *const types[] = {
+	&vhost_user_fs_type,
+};
+
+const struct vhost_user_device_type *vhost_user_device_type_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(types[i]->name, name))
+			return types[i];
+	return NULL;
+}
+
+static struct vhost_user_device *of(struct virtio_pci *vp)
+{
+	return vp->opaque;
+}
+
+/* ---- when the backend is gone: the VMM answers requests itself ---- */
+
+static void fail_pending(struct vhost_user_device *d, unsigned q)
+{
+	struct virtqueue *vq = &d->dead_vqs[q];
+	struct vq_elem e;
+	uint16_t old_used = vq->used_idx;
+	int ret;
+
+	while ((ret = vq_pop(d->ram, vq, &e)) > 0)
+		vq_push(d->ram, vq, e.head, d->type->fail_request(d, q, &e));
+	if (ret < 0)
+		pr_debug("%s: queue %u: malformed ring while failing requests", d->type->name, q);
+	if (vq->used_idx != old_used && vq_should_notify(d->ram, vq, old_used))
+		virtio_pci_notify_queue(&d->vp, q);
+}
+
+static void on_dead_kick(void *opaque, uint32_t events)
+{
+	struct loop_watch *w = opaque;
+	struct vhost_user_device *d = w->opaque;
+	unsigned q = w - d->kick_watches;
+	eventfd_t v;
+
+	(void)events;
+	eventfd_read(w->fd, &v);
+	pci_dev_lock(&d->vp.pci);
+	if (d->failing && d->vp.queues[q].enabled)
+		fail_pending(d, q);
+	pci_dev_unlock(&d->vp.pci);
+}
+
+static void watch_kick(struct vhost_user_device *d, unsigned q)
+{
+	struct loop_watch *w = &d->kick_watches[q];
+
+	if (d->kick_watching[q])
+		return;
+	*w = (struct loop_watch){ d->vp.queues[q].kick_fd, NULL, NULL };
+	w->fn = on_dead_kick;
+	w->opaque = w;
+	if (loop_add(d->loop, w, EPOLLIN) == 0)
+		d->kick_watching[q] = true;
+}
+
+/* Called with the device lock held. Takes every enabled queue over from
+ * where the used ring says the backend stopped: requests it took but never
+ * completed are answered too. */
+static void start_failing(struct vhost_user_device *d)
+{
+	unsigned q;
+	int used;
+
+	for (q = 0; q < d->num_queues; q++) {
+		struct virtio_pci_queue *pq = &d->vp.queues[q];
+		struct virtqueue *vq = &d->dead_vqs[q];
+
+		if (!pq->enabled)
+			continue;
+		*vq = (struct virtqueue){
+			.size = pq->size, .desc_gpa = pq->desc, .avail_gpa = pq->avail,
+			.used_gpa = pq->used,
+			.event_idx = d->vp.driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
+		};
+		used = vq_read_used_idx(d->ram, vq);
+		if (used < 0)
+			continue;
+		vq->used_idx = vq->last_avail = used;
+		/* The loop wakes on the kick eventfd, which holds any kick the
+		 * backend did not read; process once now anyway. */
+		watch_kick(d, q);
+		fail_pending(d, q);
+	}
+	d->failing = true;
+}
+
+static void stop_failing(struct vhost_user_device *d)
+{
+	unsigned q;
+
+	for (q = 0; q < d->num_queues; q++) {
+		if (!d->kick_watching[q])
+			continue;
+		loop_del(d->loop, &d->kick_watches[q]);
+		d->kick_watching[q] = false;
+	}
+	d->failing = false;
+}
+
+static void unwatch_backend(struct vhost_user_device *d)
+{
+	if (d->hup_watching)
+		loop_del(d->loop, &d->hup_watch);
+	if (d->req_watching)
+		loop_del(d->loop, &d->req_watch);
+	d->hup_watching = d->req_watching = false;
+}
+
+/* Device lock held. Returns whether the caller must set NEEDS_RESET. */
+static bool backend_lost_locked(struct vhost_user_device *d, const char *why)
+{
+	if (d->backend_lost)
+		return false;
+	d->backend_lost = true;
+	pr_err("%s (chardev %s): backend %s; the device needs a reset and guest requests on it now fail",
+	       d->type->name, d->chardev, why);
+	unwatch_backend(d);
+	vhost_user_disconnect(&d->vu);
+	if (d->vp.started)
+		start_failing(d);
+	return d->vp.started;
+}
+
+static void on_backend_hup(void *opaque, uint32_t events)
+{
+	struct vhost_user_device *d = opaque;
+	bool needs_reset;
+
+	(void)events;
+	pci_dev_lock(&d->vp.pci);
+	needs_reset = backend_lost_locked(d, "disconnected");
+	pci_dev_unlock(&d->vp.pci);
+	if (needs_reset)
+		virtio_pci_set_needs_reset(&d->vp);
+}
+
+static void on_backend_req(void *opaque, uint32_t events)
+{
+	struct vhost_user_device *d = opaque;
+	int ret;
+
+	(void)events;
+	pci_dev_lock(&d->vp.pci);
+	ret = vhost_dev_handle_event(&d->vdev);
+	if (ret == -ENOTCONN || ret == -EPROTO) {
+		pr_warn("%s (chardev %s): backend request channel closed: %s",
+			d->type->name, d->chardev, vhost_dev_error(&d->vdev));
+		loop_del(d->loop, &d->req_watch);
+		d->req_watching = false;
+	}
+	pci_dev_unlock(&d->vp.pci);
+}
+
+/* BACKEND_CONFIG_CHANGE_MSG, from the event loop with the lock held. */
+static int on_config_change(void *opaque)
+{
+	struct vhost_user_device *d = opaque;
+	int ret = 0;
+
+	if (d->type->backend_config)
+		ret = vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size);
+	virtio_pci_config_changed_locked(&d->vp);
+	return ret;
+}
+
+/* ---- virtio_dev_ops ---- */
+
+static int dev_start(struct virtio_pci *vp)
+{
+	struct vhost_user_device *d = of(vp);
+	struct vhost_vq_config *vqs;
+	struct vhost_mem_table mem;
+	unsigned q;
+	int ret;
+
+	if (d->backend_lost) {
+		/* No backend to hand the rings to: keep the guest's requests
+		 * from hanging, and say the device needs a reset. */
+		start_failing(d);
+		return -ENOTCONN;
+	}
+	vqs = calloc(d->num_queues, sizeof(*vqs));
+	if (!vqs)
+		return -ENOMEM;
+	for (q = 0; q < d->num_queues; q++) {
+		const struct virtio_pci_queue *pq = &vp->queues[q];
+
+		vqs[q] = (struct vhost_vq_config){
+			.ready = pq->enabled, .size = pq->size,
+			.desc_gpa = pq->desc, .avail_gpa = pq->avail, .used_gpa = pq->used,
+			.kick_fd = pq->kick_fd, .call_fd = virtio_pci_queue_call_fd(vp, q),
+			.vring_base = vhost_dev_vring_base(&d->vdev, q),
+		};
+	}
+	vhost_mem_table_from_guest_ram(&mem, d->ram);
+	ret = vhost_dev_start(&d->vdev, vp->driver_features, &mem, vqs);
+	free(vqs);
+	if (ret < 0) {
+		pr_err("%s (chardev %s): cannot start: %s", d->type->name, d->chardev,
+		       vhost_dev_error(&d->vdev));
+		if (vhost_dev_backend_lost(ret))
+			backend_lost_locked(d, "stopped answering");
+		return ret;
+	}
+	return 0;
+}
+
+static void dev_stop(struct virtio_pci *vp)
+{
+	struct vhost_user_device *d = of(vp);
+	int ret;
+
+	stop_failing(d);
+	if (d->backend_lost || !d->vdev_initialized)
+		return;
+	ret = vhost_dev_stop(&d->vdev);
+	if (ret < 0) {
+		pr_warn("%s (chardev %s): stop: %s", d->type->name, d->chardev,
+			vhost_dev_error(&d->vdev));
+		if (vhost_dev_backend_lost(ret))
+			backend_lost_locked(d, "stopped answering");
+	}
+}
+
+static void dev_reset(struct virtio_pci *vp)
+{
+	struct vhost_user_device *d = of(vp);
+
+	/* The connection stays: a device reset is not a reason to let the
+	 * backend go (virtiofsd would exit). */
+	if (!d->backend_lost && d->vdev_initialized)
+		vhost_dev_reset(&d->vdev);
+}
+
+static void dev_config_read(struct virtio_pci *vp, unsigned off, void *data, unsigned len)
+{
+	struct vhost_user_device *d = of(vp);
+
+	memcpy(data, d->config + off, len);
+}
+
+static void dev_config_write(struct virtio_pci *vp, unsigned off, const void *data,
+			     unsigned len)
+{
+	struct vhost_user_device *d = of(vp);
+
+	/* Config writes go to the backend when it owns the config space
+	 * (e.g. a blk writeback toggle); fs has none. */
+	if (!d->type->backend_config || d->backend_lost)
+		return;
+	memcpy(d->config + off, data, len);
+	if (vhost_dev_set_config(&d->vdev, off, data, len, 0) < 0)
+		pr_warn("%s (chardev %s): SET_CONFIG: %s", d->type->name, d->chardev,
+			vhost_dev_error(&d->vdev));
+}
+
+static const struct virtio_dev_ops vhost_user_device_ops = {
+	.start = dev_start,
+	.stop = dev_stop,
+	.reset = dev_reset,
+	.config_read = dev_config_read,
+	.config_write = dev_config_write,
+};
+
+/* ---- creation ---- */
+
+static const struct chardev_config *find_chardev(const struct vmm_config *cfg, const char *id)
+{
+	int i;
+
+	for (i = 0; i < cfg->nchardevs; i++)
+		if (!strcmp(cfg->chardevs[i].id, id))
+			return &cfg->chardevs[i];
+	return NULL;
+}
+
+int vhost_user_device_create(struct vhost_user_device *d,
+			     const struct vhost_user_device_type *type,
+			     const struct qemu_opts *opts, const struct vmm_config *cfg,
+			     struct vm *vm, struct guest_ram *ram, struct pci_bus *bus,
+			     struct event_loop *loop, char *err, size_t errlen)
+{
+	const struct chardev_config *chr;
+	struct virtio_dev_desc desc;
+	const char *id = qemu_opts_get(opts, "chardev");
+	uint64_t protocol = VHOST_USER_PROTOCOL_FEATURES_SUPPORTED;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->type = type;
+	d->ram = ram;
+	d->loop = loop;
+	vhost_user_init(&d->vu, id ? id : "?");
+	if (!id || !(chr = find_chardev(cfg, id))) {
+		snprintf(err, errlen, "-device %s: needs chardev=ID of a -chardev socket", type->name);
+		return -EINVAL;
+	}
+	snprintf(d->chardev, sizeof(d->chardev), "%s", id);
+	ret = type->configure(d, opts, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (!ram->shared) {
+		snprintf(err, errlen, "-device %s: guest RAM is not shared, so the backend cannot see it; use -object memory-backend-memfd,id=mem,size=SIZE,share=on -numa node,memdev=mem (or share=on on your memory backend)",
+			 type->name);
+		return -EINVAL;
+	}
+	if (vhost_user_trace_enabled((const char *const *)cfg->traces, cfg->ntraces))
+		vhost_user_set_trace(&d->vu, stderr);
+	ret = vhost_user_open(&d->vu, chr);
+	if (ret < 0) {
+		snprintf(err, errlen, "-device %s: %s", type->name, vhost_user_error(&d->vu));
+		return ret;
+	}
+	if (!type->backend_config)
+		protocol &= ~(1ULL << VHOST_USER_PROTOCOL_F_CONFIG);
+	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, d->num_queues,
+			     type->features | (1ULL << VIRTIO_F_VERSION_1), protocol);
+	if (ret < 0) {
+		snprintf(err, errlen, "-device %s (chardev %s): %s", type->name, id,
+			 vhost_dev_error(&d->vdev));
+		return ret;
+	}
+	d->vdev_initialized = true;
+	vhost_dev_set_config_notifier(&d->vdev, on_config_change, d);
+	if (!(d->vdev.features & (1ULL << VIRTIO_F_VERSION_1))) {
+		snprintf(err, errlen, "-device %s (chardev %s): the backend does not offer VIRTIO_F_VERSION_1 (features 0x%llx); legacy virtio is not supported",
+			 type->name, id, (unsigned long long)d->vdev.features);
+		return -ENOTSUP;
+	}
+	if (type->backend_config) {
+		ret = vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size);
+		if (ret < 0) {
+			snprintf(err, errlen, "-device %s (chardev %s): GET_CONFIG: %s", type->name,
+				 id, vhost_dev_error(&d->vdev));
+			return ret;
+		}
+	}
+
+	d->dead_vqs = calloc(d->num_queues, sizeof(*d->dead_vqs));
+	d->kick_watches = calloc(d->num_queues, sizeof(*d->kick_watches));
+	d->kick_watching = calloc(d->num_queues, sizeof(*d->kick_watching));
+	if (!d->dead_vqs || !d->kick_watches || !d->kick_watching)
+		return -ENOMEM;
+
+	desc = (struct virtio_dev_desc){
+		.name = type->name, .virtio_id = type->virtio_id, .pci_class = type->pci_class,
+		.num_queues = d->num_queues, .max_queue_size = d->queue_size,
+		.features = d->vdev.features & ~(1ULL << VIRTIO_F_VERSION_1),
+		.config_size = d->config_size, .ops = &vhost_user_device_ops,
+	};
+	ret = virtio_pci_init(&d->vp, vm, &desc, d);
+	if (ret >= 0)
+		ret = pci_bus_add(bus, &d->vp.pci, -1);
+	if (ret < 0) {
+		snprintf(err, errlen, "-device %s: cannot create the PCI device: %s", type->name,
+			 strerror(-ret));
+		return ret;
+	}
+
+	/* EPOLLRDHUP only: replies are read by whoever sent the request; the
+	 * loop only wants to hear that the backend went away. */
+	d->hup_watch = (struct loop_watch){ d->vu.fd, on_backend_hup, d };
+	ret = loop_add(loop, &d->hup_watch, EPOLLRDHUP);
+	if (ret < 0) {
+		snprintf(err, errlen, "-device %s: epoll: %s", type->name, strerror(-ret));
+		return ret;
+	}
+	d->hup_watching = true;
+	if (vhost_dev_event_fd(&d->vdev) >= 0) {
+		d->req_watch = (struct loop_watch){ vhost_dev_event_fd(&d->vdev), on_backend_req, d };
+		ret = loop_add(loop, &d->req_watch, EPOLLIN);
+		if (ret < 0) {
+			snprintf(err, errlen, "-device %s: epoll: %s", type->name, strerror(-ret));
+			return ret;
+		}
+		d->req_watching = true;
+	}
+	pr_info("%s (chardev %s): %u queues of %u, features 0x%llx", type->name, id,
+		d->num_queues, d->queue_size, (unsigned long long)d->vdev.features);
+	return 0;
+}
+
+void vhost_user_device_destroy(struct vhost_user_device *d)
+{
+	if (!d->type)
+		return;
+	if (d->kick_watching)
+		stop_failing(d);
+	unwatch_backend(d);
+	if (d->vp.queues)
+		virtio_pci_destroy(&d->vp);
+	if (d->vdev_initialized)
+		vhost_dev_cleanup(&d->vdev);
+	vhost_user_close(&d->vu);
+	free(d->dead_vqs);
+	free(d->kick_watches);
+	free(d->kick_watching);
+	d->type = NULL;
+}
