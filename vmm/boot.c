@@ -10,12 +10,22 @@
 #include "vmm/boot.h"
 #include "vmm/e820.h"
 #include "vmm/log.h"
+#include "virtio/pci.h"
 
 #define SETUP_HDR_OFFSET   0x1f1
 #define BOOT_FLAG_MAGIC    0xaa55
 #define HDRS_MAGIC         0x53726448   /* "HdrS" */
 #define LOADER_TYPE_UNDEF  0xff
 #define DECOMPRESS_GPA     0x1000000ULL /* LOAD_PHYSICAL_ADDR of x86-64 kernels */
+
+/* Reserved ranges in the MMIO hole that the guest must know about: the PCI
+ * ECAM. Linux trusts the MCFG only for a range the firmware reserved (e820
+ * or a PNP0C02 device; the SSDT has the latter too). The machine always has
+ * the PCI host bridge, so this is unconditional. */
+static const struct e820_reserved hole_reserved[] = {
+	{ PCI_ECAM_BASE, PCI_ECAM_SIZE },
+};
+#define NHOLE_RESERVED ((int)(sizeof(hole_reserved) / sizeof(hole_reserved[0])))
 
 /* Xen's PVH start of day (xen/include/public/arch-x86/hvm/start_info.h),
  * which Linux's pvh_start_xen reads; no UAPI header carries it. */
@@ -282,7 +292,8 @@ static int pvh_start(struct linux_image *img, struct guest_ram *ram,
 	struct boot_e820_entry e820[PVH_MAX_MEMMAP];
 	int i, n;
 
-	n = e820_build(e820, PVH_MAX_MEMMAP, ram->regions, ram->nregions, NULL, 0);
+	n = e820_build(e820, PVH_MAX_MEMMAP, ram->regions, ram->nregions,
+		       hole_reserved, NHOLE_RESERVED);
 	if (n < 0) {
 		snprintf(err, errlen, "memory map too large for PVH start info");
 		return n;
@@ -380,7 +391,7 @@ int linux_load(struct linux_image *img, struct guest_ram *ram,
 		bp->acpi_rsdp_addr = files->rsdp_gpa;
 
 	n = e820_build(bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE, ram->regions,
-		       ram->nregions, NULL, 0);
+		       ram->nregions, hole_reserved, NHOLE_RESERVED);
 	if (n < 0) {
 		snprintf(err, errlen, "e820 map does not fit in the zero page");
 		return n;

@@ -20,7 +20,7 @@ DefinitionBlock ("", "DSDT", 2, "VMMVMM", "VMMACPI ", 0x00000001)
 	{
 		/*
 		 * COM1. Under \_SB rather than an LPC bridge because there is
-		 * no PCI yet; Linux's PNP layer does not care where it sits.
+		 * no LPC bridge; Linux's PNP layer does not care where it sits.
 		 */
 		Device (COM1)
 		{
@@ -51,25 +51,66 @@ DefinitionBlock ("", "DSDT", 2, "VMMVMM", "VMMACPI ", 0x00000001)
 		}
 
 		/*
-		 * ---- PCI host bridge (next issue) ----
+		 * PCI host bridge: a PCI Express root complex with one bus,
+		 * configured through ECAM (the MCFG) and ports 0xcf8/0xcfc.
+		 * Device order in \_SB does not matter.
 		 *
-		 * Add Device (PCI0) here (device order does not matter):
-		 *   _HID EisaId ("PNP0A08") (PCIe), _CID EisaId ("PNP0A03"),
-		 *   _SEG 0, _BBN 0, _UID 0,
-		 *   _CRS: WordBusNumber (0 .. last bus), IO (0xCF8, 8) for
-		 *   config mechanism #1, WordIO window(s) excluding the legacy
-		 *   ports above, DWordMemory 32-bit MMIO window below the
-		 *   IOAPIC/LAPIC, QWordMemory 64-bit window above RAM,
-		 *   _PRT for INTx routing to IOAPIC GSIs, and _OSC if native
-		 *   PCIe hotplug/AER/PME control is wanted.
-		 * If the windows depend on the RAM size, generate them in C
-		 * (an SSDT appended in acpi.c) instead of hard-coding here.
+		 * _CRS is not here: vmm/acpi.c puts Name (_CRS) into this
+		 * scope from an SSDT, because the 64-bit window depends on the
+		 * RAM size and the CPU's physical address width (layout in
+		 * virtio/pci.h). The same SSDT has \_SB.MRES, the PNP0C02 that
+		 * reserves the ECAM range, which Linux wants before it trusts
+		 * the MCFG.
 		 *
-		 * ECAM: acpi.c gets an MCFG table (a new T_MCFG entry in its
-		 * table list with in_xsdt set: base address, segment 0, bus
-		 * range). Linux only trusts the MCFG region if it is also
-		 * reserved, either in the e820 map or by a PNP0C02
-		 * motherboard-resource device's _CRS, which belongs here too.
+		 * No _PRT: no device here has an interrupt pin. Devices on this
+		 * bus interrupt through MSI-X only, delivered by KVM irqfds;
+		 * INTx would need a level-triggered line per device with a
+		 * resample eventfd for vhost-user backends, for guests that
+		 * disable MSI (pci=nomsi), which is not worth it. Interrupt
+		 * pin 0 in config space keeps Linux from looking for a route.
 		 */
+		Device (PCI0)
+		{
+			Name (_HID, EisaId ("PNP0A08"))	/* PCI Express root bridge */
+			Name (_CID, EisaId ("PNP0A03"))	/* PCI root bridge */
+			Name (_SEG, Zero)
+			Name (_BBN, Zero)
+			Name (_UID, Zero)
+
+			/*
+			 * _OSC (PCI Firmware 3.3, 4.5): the OS asks to own
+			 * native PCIe hot-plug, SHPC hot-plug, PME, AER, the
+			 * PCIe capability structure, LTR and DPC, and gets all
+			 * of them. There is no firmware here that could want
+			 * any: no SMM, no firmware-first error handling, no
+			 * ACPI hot-plug. With no root ports, granting them
+			 * changes nothing, but it spares Linux the "platform
+			 * retains control" path, which also disables ASPM.
+			 * Reserved bit 6 and unknown higher bits are masked.
+			 */
+			Method (_OSC, 4, NotSerialized)
+			{
+				CreateDWordField (Arg3, Zero, CDW1)
+				If (Arg0 == ToUUID ("33db4d5b-1ff7-401c-9657-7441c03dd766"))
+				{
+					CreateDWordField (Arg3, 0x08, CDW3)
+					Local0 = CDW3 & 0xBF
+					If (Arg1 != One)
+					{
+						CDW1 |= 0x08	/* unrecognized revision */
+					}
+					If (CDW3 != Local0)
+					{
+						CDW1 |= 0x10	/* capabilities masked */
+					}
+					CDW3 = Local0
+				}
+				Else
+				{
+					CDW1 |= 0x04		/* unrecognized UUID */
+				}
+				Return (Arg3)
+			}
+		}
 	}
 }

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,69 @@ static void warn_about_console(const char *append)
 		pr_warn("no console= in -append: the guest's messages will not reach the serial console (add console=ttyS0)");
 }
 
+/*
+ * ---- PCI ----
+ * The host bridge and bus 0, after the platform devices (pm.c owns port
+ * 0xcf9, which the bus takes over and hands back byte by byte). Fills the
+ * ACPI description of the bridge from the same layout.
+ */
+
+/* MAXPHYADDR as the guest will see it: vCPUs get KVM's supported CPUID
+ * leaf 0x80000008 unchanged in EAX. Newer KVMs also report the largest
+ * guest-physical address they can map in EAX[23:16] (GuestPhysBits). */
+static unsigned guest_phys_bits(struct vm *vm)
+{
+	struct kvm_cpuid2 *cpuid = kvm_supported_cpuid(vm);
+	unsigned bits = 0;
+
+	if (!cpuid)
+		return 0;
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function != 0x80000008)
+			continue;
+		bits = e->eax & 0xff;
+		if ((e->eax >> 16 & 0xff) && (e->eax >> 16 & 0xff) < bits)
+			bits = e->eax >> 16 & 0xff;
+	}
+	free(cpuid);
+	return bits;
+}
+
+static int setup_pci(struct machine *m, struct acpi_pci *acpi_pci, char *err,
+		     size_t errlen)
+{
+	const struct ram_region *top = &m->ram.regions[m->ram.nregions - 1];
+	struct pci_bus_config pc = {
+		.pio = &m->vm.pio, .mmio = &m->vm.mmio,
+		.cf9_fn = pm_reset_io, .cf9_opaque = &m->pm,
+	};
+	const struct pci_layout *l = &pc.layout;
+	int ret;
+
+	pci_layout_init(&pc.layout, top->gpa + top->size, guest_phys_bits(&m->vm));
+	bus_unregister(&m->vm.pio, ACPI_RESET_PORT);
+	ret = pci_bus_init(&m->pci, &pc);
+	if (ret < 0) {
+		snprintf(err, errlen, "PCI host bridge: %s", strerror(-ret));
+		return ret;
+	}
+	*acpi_pci = (struct acpi_pci){
+		.ecam_base = l->ecam_base,
+		.bus_start = 0,
+		.bus_end = (uint8_t)((l->ecam_size >> 20) - 1),
+		.io_base = (uint16_t)l->io.base, .io_size = (uint32_t)l->io.size,
+		.mmio32_base = l->mmio32.base, .mmio32_size = l->mmio32.size,
+		.mmio64_base = l->mmio64.base, .mmio64_size = l->mmio64.size,
+	};
+	pr_debug("PCI: ECAM 0x%" PRIx64 "+0x%" PRIx64 ", I/O window 0x%" PRIx64 "+0x%" PRIx64
+		 ", 32-bit window 0x%" PRIx64 "+0x%" PRIx64 ", 64-bit window 0x%" PRIx64 "+0x%" PRIx64,
+		 l->ecam_base, l->ecam_size, l->io.base, l->io.size, l->mmio32.base,
+		 l->mmio32.size, l->mmio64.base, l->mmio64.size);
+	return 0;
+}
+
 static int setup_devices(struct machine *m, char *err, size_t errlen)
 {
 	const struct vmm_config *cfg = m->cfg;
@@ -106,7 +170,8 @@ static int setup_devices(struct machine *m, char *err, size_t errlen)
 int machine_create(struct machine *m, const struct vmm_config *cfg,
 		   char *err, size_t errlen)
 {
-	struct acpi_config acpi = { .ncpus = cfg->ncpus };
+	struct acpi_pci acpi_pci;
+	struct acpi_config acpi = { .ncpus = cfg->ncpus, .pci = &acpi_pci };
 	struct vcpu_boot_state bs;
 	struct kvm_cpuid2 *cpuid;
 	unsigned i;
@@ -161,6 +226,9 @@ int machine_create(struct machine *m, const struct vmm_config *cfg,
 		return ret;
 	}
 	ret = setup_devices(m, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = setup_pci(m, &acpi_pci, err, errlen);
 	if (ret < 0)
 		return ret;
 
@@ -249,6 +317,7 @@ void machine_destroy(struct machine *m)
 	for (i = 0; i < m->ncpus; i++)
 		vcpu_destroy(&m->vcpus[i]);
 	serial_destroy(&m->serial);
+	pci_bus_destroy(&m->pci);
 	if (m->vm_created)
 		vm_destroy(&m->vm);
 	guest_ram_destroy(&m->ram);

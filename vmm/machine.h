@@ -12,6 +12,7 @@
 #include "vmm/loop.h"
 #include "vmm/pm.h"
 #include "vmm/serial.h"
+#include "virtio/pci.h"
 
 struct machine {
 	const struct vmm_config *cfg;
@@ -24,6 +25,7 @@ struct machine {
 	struct serial serial;
 	struct pm pm;
 	struct debug_exit debug_exit;
+	struct pci_bus pci;   /* host bridge and bus 0; devices join with pci_bus_add() */
 	struct event_loop loop;
 	struct console console;
 	struct loop_watch stop_watch;
