@@ -115,6 +115,7 @@ struct vub {
 	struct vub_region regions[VUB_MAX_REGIONS];
 	struct vub_vq vq[VUB_MAX_VQS];
 	int req_fd;
+	bool awaiting_req_reply;
 	bool hung;
 };
 
@@ -324,11 +325,14 @@ static void vub_reply_u64(struct vub *b, const struct vhost_user_msg *req, uint6
 	vub_send(b->fd, &r);
 }
 
+/* Sends CONFIG_CHANGE_MSG on the back-end channel. With REPLY_ACK it asks
+ * for an answer but does not block on it: the front-end may well re-read
+ * the config over the main socket first (QEMU's vhost-user-blk does), so
+ * the answer is picked up by the main loop. */
 static void vub_send_config_change(struct vub *b)
 {
-	struct vhost_user_msg m, r;
+	struct vhost_user_msg m;
 	bool need_reply = b->acked_protocol & (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK);
-	struct pollfd p;
 
 	if (b->req_fd < 0) {
 		vub_log(b, "BACKEND_REQ CONFIG_CHANGE_MSG not sent: no channel");
@@ -341,18 +345,23 @@ static void vub_send_config_change(struct vub *b)
 		vub_log(b, "BACKEND_REQ CONFIG_CHANGE_MSG send failed: %s", strerror(errno));
 		return;
 	}
-	if (!need_reply) {
-		vub_log(b, "BACKEND_REQ CONFIG_CHANGE_MSG sent");
+	vub_log(b, "BACKEND_REQ CONFIG_CHANGE_MSG sent%s", need_reply ? " need_reply" : "");
+	b->awaiting_req_reply = need_reply;
+}
+
+static void vub_read_req_reply(struct vub *b)
+{
+	struct vhost_user_msg r;
+
+	b->awaiting_req_reply = false;
+	memset(&r, 0, sizeof(r));
+	if (vub_read(b->req_fd, &r.hdr, VHOST_USER_HDR_SIZE, NULL, NULL) || r.hdr.size != 8 ||
+	    vub_read(b->req_fd, &r.payload, 8, NULL, NULL)) {
+		vub_log(b, "BACKEND_REQ reply: malformed or missing");
 		return;
 	}
-	p = (struct pollfd){ .fd = b->req_fd, .events = POLLIN };
-	if (poll(&p, 1, 5000) != 1 || vub_read(b->req_fd, &r.hdr, VHOST_USER_HDR_SIZE, NULL, NULL) ||
-	    r.hdr.size != 8 || vub_read(b->req_fd, &r.payload, 8, NULL, NULL)) {
-		vub_log(b, "BACKEND_REQ CONFIG_CHANGE_MSG: no valid reply");
-		return;
-	}
-	vub_log(b, "BACKEND_REQ CONFIG_CHANGE_MSG reply request=%u flags=0x%x ack=%" PRIu64,
-		r.hdr.request, r.hdr.flags, r.payload.u64);
+	vub_log(b, "BACKEND_REQ reply request=%u flags=0x%x ack=%" PRIu64, r.hdr.request,
+		r.hdr.flags, r.payload.u64);
 }
 
 /* Normal processing of one request; returns false to end the session. */
@@ -644,6 +653,7 @@ VUB_API int vub_serve(struct vub *b, int fd)
 
 	b->fd = fd;
 	b->req_fd = -1;
+	b->awaiting_req_reply = false;
 	for (i = 0; i < VUB_MAX_VQS; i++)
 		b->vq[i].kick = b->vq[i].call = b->vq[i].err = -1;
 
@@ -652,7 +662,15 @@ VUB_API int vub_serve(struct vub *b, int fd)
 		int fds[VHOST_USER_MAX_FDS], nfds = 0, r, occ;
 		uint32_t req;
 		bool fault, nack = false;
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = b->req_fd, .events = POLLIN } };
 
+		if (poll(p, b->awaiting_req_reply ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		if (b->awaiting_req_reply && p[1].revents)
+			vub_read_req_reply(b);
+		if (!p[0].revents)
+			continue;
 		memset(&m, 0, sizeof(m));
 		r = vub_read(fd, &m.hdr, VHOST_USER_HDR_SIZE, fds, &nfds);
 		if (r) {
