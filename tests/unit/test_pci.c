@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,6 +584,72 @@ static void test_window_full(struct tap *t)
 		pci_dev_destroy(&big[i]);
 }
 
+/*
+ * vCPU threads at once: one keeps toggling memory decode and moving BAR 0
+ * through config space, the others keep hitting the BAR. Under ASan this
+ * checks the bus and device locking; the handler must only ever run with
+ * the device lock held, so it must never see another call in progress.
+ */
+struct race {
+	struct rig *r;
+	struct pci_dev dev;
+	bool stop;
+	int in_handler, overlaps, hits;
+};
+
+static void race_io(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	struct race *rc = opaque;
+
+	(void)off;
+	if (__atomic_add_fetch(&rc->in_handler, 1, __ATOMIC_SEQ_CST) != 1)
+		rc->overlaps++;
+	__atomic_add_fetch(&rc->hits, 1, __ATOMIC_RELAXED);
+	if (!is_write)
+		memset(data, 0, len);
+	__atomic_sub_fetch(&rc->in_handler, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *race_reader(void *opaque)
+{
+	struct race *rc = opaque;
+	uint8_t d[4];
+
+	while (!__atomic_load_n(&rc->stop, __ATOMIC_RELAXED)) {
+		bus_dispatch(&rc->r->mmio, 0xd0000000, d, 4, false);
+		bus_dispatch(&rc->r->mmio, 0xd0100000, d, 4, true);
+	}
+	return NULL;
+}
+
+static void test_concurrency(struct tap *t)
+{
+	static const struct pci_dev_id rid = { .vendor = 0x1234, .device = 0x1 };
+	struct rig r;
+	struct race rc = { .r = &r };
+	pthread_t th[3];
+	int devfn;
+
+	rig_init(&r);
+	pci_dev_init(&rc.dev, "race", &rid, NULL, NULL);
+	pci_dev_set_bar(&rc.dev, 0, PCI_BAR_MEM32, 1 << 20, false, race_io, &rc);
+	devfn = pci_bus_add(&r.pci, &rc.dev, -1);
+	for (int i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, race_reader, &rc);
+	/* Until the readers got plenty through, bounded in case they cannot. */
+	for (int i = 0; i < 2000000 && __atomic_load_n(&rc.hits, __ATOMIC_RELAXED) < 20000; i++) {
+		pci_bus_cfg_write(&r.pci, devfn, PCI_BASE_ADDRESS_0, 4,
+				  i & 1 ? 0xd0000000 : 0xd0100000);
+		pci_bus_cfg_write(&r.pci, devfn, PCI_COMMAND, 2, i % 3 ? PCI_COMMAND_MEMORY : 0);
+	}
+	__atomic_store_n(&rc.stop, true, __ATOMIC_RELAXED);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	ok(t, rc.overlaps == 0, "BAR handler calls never overlap (%d calls under moves)", rc.hits);
+	rig_destroy(&r);
+	pci_dev_destroy(&rc.dev);
+}
+
 /* ---- ACPI: MCFG and the SSDT ---- */
 
 static const struct acpi_table_header *find_table(const uint8_t *mem, const char *sig)
@@ -816,6 +883,7 @@ int main(void)
 	test_port_conflict(&t);
 	test_device(&t);
 	test_window_full(&t);
+	test_concurrency(&t);
 	test_acpi_tables(&t);
 	return tap_done(&t);
 }
