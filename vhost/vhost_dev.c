@@ -29,8 +29,7 @@ static int op_fail(struct vhost_dev *dev, int err)
 	if (m && *m)
 		snprintf(dev->err, sizeof(dev->err), "%s", m);
 	else
-		snprintf(dev->err, sizeof(dev->err), "%s back-end: %s",
-			 dev->ops->name, strerror(-err));
+		snprintf(dev->err, sizeof(dev->err), "%s: %s", dev->name, strerror(-err));
 	return err;
 }
 
@@ -50,9 +49,13 @@ int vhost_dev_init(struct vhost_dev *dev, const struct vhost_backend_ops *ops,
 	dev->ops = ops;
 	dev->backend = backend;
 	dev->nvqs = nvqs;
+	if (ops->describe)
+		ops->describe(dev, dev->name, sizeof(dev->name));
+	else
+		snprintf(dev->name, sizeof(dev->name), "%s", ops->name);
 	if (nvqs == 0 || nvqs > VHOST_DEV_MAX_VQS)
 		return dev_fail(dev, -EINVAL, "%s: %u queues (1 to %d are possible)",
-				ops->name, nvqs, VHOST_DEV_MAX_VQS);
+				dev->name, nvqs, VHOST_DEV_MAX_VQS);
 
 	r = ops->init(dev, protocol_features_wanted);
 	if (r < 0)
@@ -102,13 +105,13 @@ static int check_ring(struct vhost_dev *dev, const struct vhost_mem_table *mem,
 	if (gpa % align)
 		return dev_fail(dev, -EINVAL,
 				"%s: queue %u: %s ring at guest address 0x%llx is not %llu-byte aligned",
-				dev->ops->name, q, what, (unsigned long long)gpa,
+				dev->name, q, what, (unsigned long long)gpa,
 				(unsigned long long)align);
 	*hva = vhost_mem_table_gpa_to_hva(mem, gpa, len);
 	if (!*hva)
 		return dev_fail(dev, -EFAULT,
 				"%s: queue %u: %s ring at guest address 0x%llx (+%llu bytes) is not in guest RAM",
-				dev->ops->name, q, what, (unsigned long long)gpa,
+				dev->name, q, what, (unsigned long long)gpa,
 				(unsigned long long)len);
 	return 0;
 }
@@ -125,26 +128,26 @@ static int validate_start(struct vhost_dev *dev, uint64_t acked,
 	int r;
 
 	if (!dev->initialized)
-		return dev_fail(dev, -EINVAL, "%s: device not initialized", dev->ops->name);
+		return dev_fail(dev, -EINVAL, "%s: device not initialized", dev->name);
 	if (dev->started)
-		return dev_fail(dev, -EBUSY, "%s: device already started", dev->ops->name);
+		return dev_fail(dev, -EBUSY, "%s: device already started", dev->name);
 	if (!mem->shared)
 		return dev_fail(dev, -EINVAL,
 				"%s: guest RAM is not shared, so the back-end cannot see the guest's buffers: use -object memory-backend-memfd,id=mem,size=SIZE,share=on -machine memory-backend=mem (a memory-backend-file needs share=on too)",
-				dev->ops->name);
+				dev->name);
 	if (mem->nregions < 1)
-		return dev_fail(dev, -EINVAL, "%s: no guest memory", dev->ops->name);
+		return dev_fail(dev, -EINVAL, "%s: no guest memory", dev->name);
 	if ((unsigned)mem->nregions > dev->mem_slots)
 		return dev_fail(dev, -E2BIG,
 				"%s: guest RAM has %d regions but the back-end takes at most %u",
-				dev->ops->name, mem->nregions, dev->mem_slots);
+				dev->name, mem->nregions, dev->mem_slots);
 	if (acked & ~dev->features)
 		return dev_fail(dev, -EINVAL,
 				"%s: the driver acked features 0x%llx that were not offered",
-				dev->ops->name, (unsigned long long)(acked & ~dev->features));
+				dev->name, (unsigned long long)(acked & ~dev->features));
 	if (acked & (1ULL << VIRTIO_F_RING_PACKED))
 		return dev_fail(dev, -EOPNOTSUPP, "%s: packed rings are not supported",
-				dev->ops->name);
+				dev->name);
 	for (i = 0; i < dev->nvqs; i++) {
 		const struct vhost_vq_config *q = &vqs[i];
 		void *desc, *avail, *used;
@@ -154,7 +157,7 @@ static int validate_start(struct vhost_dev *dev, uint64_t acked,
 		if (q->size == 0 || q->size > 32768 || (q->size & (q->size - 1)))
 			return dev_fail(dev, -EINVAL,
 					"%s: queue %u: size %u is not a power of 2 up to 32768",
-					dev->ops->name, i, q->size);
+					dev->name, i, q->size);
 		r = check_ring(dev, mem, i, "descriptor", q->desc_gpa, desc_bytes(q->size), 16, &desc);
 		if (r == 0)
 			r = check_ring(dev, mem, i, "available", q->avail_gpa,
@@ -305,7 +308,7 @@ int vhost_dev_stop(struct vhost_dev *dev)
 			 * unless a reset follows. */
 			s->vring_base = __atomic_load_n(s->used_idx, __ATOMIC_ACQUIRE);
 			pr_warn("%s: queue %u: could not get the ring state from the back-end; resuming at the used index %u",
-				ops->name, i, s->vring_base);
+				dev->name, i, s->vring_base);
 		}
 		s->started = false;
 	}
@@ -348,7 +351,7 @@ int vhost_dev_get_config(struct vhost_dev *dev, uint32_t offset, void *buf,
 	int r;
 
 	if (!dev->ops->get_config)
-		return dev_fail(dev, -EOPNOTSUPP, "%s: no config space access", dev->ops->name);
+		return dev_fail(dev, -EOPNOTSUPP, "%s: no config space access", dev->name);
 	r = dev->ops->get_config(dev, offset, buf, size);
 	return r < 0 ? op_fail(dev, r) : 0;
 }
@@ -359,7 +362,7 @@ int vhost_dev_set_config(struct vhost_dev *dev, uint32_t offset,
 	int r;
 
 	if (!dev->ops->set_config)
-		return dev_fail(dev, -EOPNOTSUPP, "%s: no config space access", dev->ops->name);
+		return dev_fail(dev, -EOPNOTSUPP, "%s: no config space access", dev->name);
 	r = dev->ops->set_config(dev, offset, buf, size, flags);
 	return r < 0 ? op_fail(dev, r) : 0;
 }

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linux/vhost_types.h>
@@ -61,6 +62,8 @@ struct vhost_backend_ops {
 	int (*handle_event)(struct vhost_dev *dev);
 	/* The back-end's message for its last failure. */
 	const char *(*error)(struct vhost_dev *dev);
+	/* "vhost-user c0": how messages name the device's back-end. */
+	void (*describe)(struct vhost_dev *dev, char *buf, size_t len);
 };
 
 extern const struct vhost_backend_ops vhost_user_backend_ops;
@@ -92,6 +95,7 @@ struct vhost_vq_state {
 struct vhost_dev {
 	const struct vhost_backend_ops *ops;
 	void *backend;
+	char name[80];              /* prefix of our error messages */
 	unsigned nvqs;
 	/* The back-end's device features, limited to what the device wants:
 	 * what the transport may offer the guest. */

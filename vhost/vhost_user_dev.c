@@ -1,6 +1,7 @@
 /* vhost_backend_ops for vhost-user: what QEMU's user_ops in
  * hw/virtio/vhost-user.c do on top of the per-message functions. */
 #include <errno.h>
+#include <stdio.h>
 
 #include <linux/virtio_config.h>
 
@@ -210,6 +211,11 @@ static const char *vu_error(struct vhost_dev *dev)
 	return vhost_user_error(vu_of(dev));
 }
 
+static void vu_describe(struct vhost_dev *dev, char *buf, size_t len)
+{
+	snprintf(buf, len, "vhost-user %s", vu_of(dev)->name);
+}
+
 const struct vhost_backend_ops vhost_user_backend_ops = {
 	.name = "vhost-user",
 	.init = vu_init,
@@ -233,4 +239,5 @@ const struct vhost_backend_ops vhost_user_backend_ops = {
 	.event_fd = vu_event_fd,
 	.handle_event = vu_handle_event,
 	.error = vu_error,
+	.describe = vu_describe,
 };

@@ -85,6 +85,10 @@ static size_t format_bits(char *buf, size_t len, uint64_t v,
 	if (!len)
 		return 0;
 	buf[0] = '\0';
+	if (!v) {
+		sb_printf(&b, "0x0");
+		return b.len;
+	}
 	sb_printf(&b, "0x%llx [", (unsigned long long)v);
 	for (bit = 0; bit < 64; bit++) {
 		const char *n;
