@@ -80,7 +80,8 @@ static unsigned bits_for(unsigned n)
 /* Topology: every vCPU is one core of one package, one thread per core.
  * Leaves 1, 4, 0xb/0x1f (Intel) and 0x80000008/0x8000001e (AMD) must tell
  * the same story, or Linux warns and may mis-size its per-package data. */
-void cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned apic_id, unsigned ncpus)
+void cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned apic_id, unsigned ncpus,
+		 bool tsc_deadline)
 {
 	unsigned core_bits = bits_for(ncpus);
 	uint32_t i;
@@ -95,6 +96,12 @@ void cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned apic_id, unsigned ncpus)
 			if (ncpus > 1)
 				e->edx |= 1u << 28;   /* HTT: multi-core package */
 			e->ecx |= 1u << 31;           /* running on a hypervisor */
+			/* Without the deadline timer Linux calibrates the LAPIC
+			 * timer against the PIT at boot, slow and, nested,
+			 * unreliable ("APIC timer disabled due to verification
+			 * failure"). */
+			if (tsc_deadline)
+				e->ecx |= 1u << 24;
 			break;
 		case 4:
 			e->eax &= 0x03ffffff;
@@ -217,7 +224,8 @@ int vcpu_create(struct vcpu *v, struct vm *vm, int id, unsigned ncpus,
 	if (!cpuid)
 		return -ENOMEM;
 	memcpy(cpuid, supported, csize);
-	cpuid_patch(cpuid, id, ncpus);
+	cpuid_patch(cpuid, id, ncpus,
+		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	ret = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 	free(cpuid);
 	if (ret < 0)

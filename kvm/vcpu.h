@@ -52,7 +52,10 @@ int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
 
-/* Pure CPUID patching, exposed for tests. */
-void cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned apic_id, unsigned ncpus);
+/* Pure CPUID patching, exposed for tests. tsc_deadline: KVM emulates the
+ * LAPIC TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER), which
+ * KVM_GET_SUPPORTED_CPUID does not report. */
+void cpuid_patch(struct kvm_cpuid2 *cpuid, unsigned apic_id, unsigned ncpus,
+		 bool tsc_deadline);
 
 #endif

@@ -161,11 +161,12 @@ static void test_cpuid(struct tap *t)
 {
 	struct kvm_cpuid2 *c = fake_cpuid();
 
-	cpuid_patch(c, 3, 4);
+	cpuid_patch(c, 3, 4, true);
 	ok(t, leaf(c, 1, 0)->ebx >> 24 == 3, "leaf 1: initial APIC id");
 	ok(t, ((leaf(c, 1, 0)->ebx >> 16) & 0xff) == 4, "leaf 1: 4 logical processors");
 	ok(t, leaf(c, 1, 0)->edx & (1u << 28), "leaf 1: HTT set for a multi-core package");
 	ok(t, leaf(c, 1, 0)->ecx & (1u << 31), "leaf 1: hypervisor bit");
+	ok(t, leaf(c, 1, 0)->ecx & (1u << 24), "leaf 1: TSC deadline timer when KVM has it");
 	ok(t, (leaf(c, 4, 1)->eax >> 26) == 3, "leaf 4: cores per package - 1");
 	ok(t, leaf(c, 0xb, 0)->ebx == 1 && leaf(c, 0xb, 0)->edx == 3, "leaf 0xb SMT level: 1 thread");
 	ok(t, leaf(c, 0xb, 1)->eax == 2 && leaf(c, 0xb, 1)->ebx == 4 &&
@@ -177,7 +178,8 @@ static void test_cpuid(struct tap *t)
 	free(c);
 
 	c = fake_cpuid();
-	cpuid_patch(c, 0, 1);
+	cpuid_patch(c, 0, 1, false);
+	ok(t, !(leaf(c, 1, 0)->ecx & (1u << 24)), "no TSC deadline timer unless KVM has it");
 	ok(t, !(leaf(c, 1, 0)->edx & (1u << 28)) && ((leaf(c, 1, 0)->ebx >> 16) & 0xff) == 1,
 	   "one vCPU: no HTT, one logical processor");
 	free(c);
