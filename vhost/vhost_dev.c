@@ -177,14 +177,17 @@ static int validate_start(struct vhost_dev *dev, uint64_t acked,
 	return 0;
 }
 
-/* After a failed start: take back the queues that were handed over, as
- * QEMU's fail_vq path does, keeping the first error's message. */
-static void undo_start(struct vhost_dev *dev)
+/* After a failed start: disable what was enabled and take back the
+ * queues that were handed over, as QEMU's failure path does, keeping the
+ * first error's message. On a lost connection every call fails at once. */
+static void undo_start(struct vhost_dev *dev, unsigned enabled)
 {
 	char saved[sizeof(dev->err)];
 	unsigned i, base;
 
 	memcpy(saved, dev->err, sizeof(saved));
+	for (i = 0; i < enabled; i++)
+		dev->ops->set_vring_enable(dev, i, false);
 	for (i = 0; i < dev->nvqs; i++) {
 		if (!dev->vqs[i].started)
 			continue;
@@ -201,7 +204,7 @@ int vhost_dev_start(struct vhost_dev *dev, uint64_t acked,
 {
 	struct vhost_vring_addr addrs[VHOST_DEV_MAX_VQS];
 	const struct vhost_backend_ops *ops = dev->ops;
-	unsigned i;
+	unsigned i, enabled = 0;
 	int r;
 
 	memset(addrs, 0, sizeof(addrs));
@@ -247,6 +250,7 @@ int vhost_dev_start(struct vhost_dev *dev, uint64_t acked,
 			r = ops->set_vring_enable(dev, i, true);
 			if (r < 0)
 				goto fail;
+			enabled = i + 1;
 		}
 	}
 	if (ops->dev_start) {
@@ -259,7 +263,7 @@ int vhost_dev_start(struct vhost_dev *dev, uint64_t acked,
 	return 0;
 fail:
 	op_fail(dev, r);
-	undo_start(dev);
+	undo_start(dev, enabled);
 	return r;
 }
 

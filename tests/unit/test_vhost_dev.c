@@ -166,7 +166,9 @@ static char *run_finish(struct run *r)
 static const uint64_t FEATURES = (1ULL << 32) | (1ULL << 29); /* VERSION_1, EVENT_IDX */
 
 static const char *const golden_full[] = {
-	/* vhost_dev_init: QEMU's vhost_user_backend_init + vhost_dev_init */
+	/* vhost_dev_init: QEMU's vhost_user_backend_init + vhost_dev_init,
+	 * less the per-queue SET_VRING_CALL (masked notifier) and
+	 * SET_VRING_ERR QEMU adds there (see docs/vhost-user.md) */
 	"GET_FEATURES",
 	"GET_PROTOCOL_FEATURES",
 	"SET_PROTOCOL_FEATURES features=0x1a229",
@@ -315,7 +317,7 @@ static void test_golden_full(struct tap *t)
 	ok(t, vhost_dev_reset(&r.dev) == 0 && vhost_dev_vring_base(&r.dev, 1) == 0,
 	   "reset: RESET_DEVICE, and rings start over at 0");
 	log = run_finish(&r);
-	ok(t, log_equals(log, golden_full, false), "the message sequence is QEMU's, exactly");
+	ok(t, log_equals(log, golden_full, false), "the message sequence is QEMU's (as documented)");
 	ok(t, !contains(log, "VIOLATION"), "the back-end found nothing malformed");
 	ok(t, trace_matches(r.trace, golden_trace), "the golden trace");
 	free(r.trace);
@@ -546,6 +548,46 @@ static void test_refusals(struct tap *t)
 	fixture_free(&f);
 }
 
+/* A start the back-end refuses halfway is rolled back: rings enabled so
+ * far disabled, rings handed over taken back. */
+static void test_start_rollback(struct tap *t)
+{
+	static const char *const tail[] = {
+		"SET_VRING_ENABLE index=0 enable=1 need_reply",
+		"FAULT nack at SET_VRING_ENABLE",
+		"SET_VRING_ENABLE index=1 enable=1 need_reply",
+		"SET_VRING_ENABLE index=0 enable=0 need_reply",
+		"GET_VRING_BASE index=0",
+		"GET_VRING_BASE index=1",
+		"EOF",
+		NULL,
+	};
+	struct vub_config cfg;
+	struct fixture f;
+	struct run r;
+	char *log;
+	const char *p;
+	int rc;
+
+	full_config(&cfg);
+	vub_parse_fault("nack@SET_VRING_ENABLE#2", &cfg);
+	fixture_init(&f);
+	rc = run_connect(&r, &cfg, 2000, false);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
+			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	ok(t, rc == 0, "init");
+	rc = vhost_dev_start(&r.dev, FEATURES, &f.mem, f.vqs);
+	ok(t, rc == -EIO && !r.dev.started &&
+	   contains(vhost_dev_error(&r.dev), "vhost-user t0: SET_VRING_ENABLE: the back-end reported failure (ack 1)"),
+	   "a refused SET_VRING_ENABLE fails the start: %s", vhost_dev_error(&r.dev));
+	ok(t, vhost_dev_stop(&r.dev) == 0, "nothing to stop afterwards");
+	log = run_finish(&r);
+	p = strstr(log, "SET_VRING_ENABLE index=0 enable=1");
+	ok(t, p && log_equals(p, tail, false), "rolled back: queue 0 disabled, both rings taken back");
+	free(log);
+	fixture_free(&f);
+}
+
 /* The device's RAM description from kvm/memory.c. */
 static void test_guest_ram(struct tap *t)
 {
@@ -757,6 +799,7 @@ int main(void)
 	test_golden_legacy(&t);
 	test_restart(&t);
 	test_refusals(&t);
+	test_start_rollback(&t);
 	test_guest_ram(&t);
 	test_stop_fallback(&t);
 	test_config_change(&t);
