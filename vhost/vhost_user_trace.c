@@ -164,9 +164,10 @@ static void sb_region(struct sbuf *b, const struct vhost_user_mem_region *r)
 }
 
 /* Payload of a main-socket message; size was not validated by anyone yet,
- * so every case checks it before looking. */
-static void decode_main(struct sbuf *b, const struct vhost_user_msg *m,
-			const int *fds, int nfds)
+ * so every case checks it before looking. Lines of their own (memory
+ * regions) go to more, after the message's own line is complete. */
+static void decode_main(struct sbuf *b, struct sbuf *more,
+			const struct vhost_user_msg *m, const int *fds, int nfds)
 {
 	const union vhost_user_payload *p = &m->payload;
 	uint32_t size = m->hdr.size;
@@ -260,10 +261,11 @@ static void decode_main(struct sbuf *b, const struct vhost_user_msg *m,
 		sb_printf(b, " nregions=%u", n);
 		for (i = 0; i < n && i < VHOST_USER_MEMORY_MAX_NREGIONS &&
 			    8 + (i + 1) * sizeof(struct vhost_user_mem_region) <= size; i++) {
-			sb_printf(b, "\n      region %u: ", i);
-			sb_region(b, &p->memory.regions[i]);
+			sb_printf(more, "      region %u: ", i);
+			sb_region(more, &p->memory.regions[i]);
 			if ((int)i < nfds)
-				sb_printf(b, " fd=%d", fds[i]);
+				sb_printf(more, " fd=%d", fds[i]);
+			sb_printf(more, "\n");
 		}
 		return;
 	}
@@ -382,8 +384,9 @@ void vhost_user_trace_msg(FILE *f, const char *name, const char *channel,
 			  const struct vhost_user_msg *msg, const int *fds,
 			  int nfds, long long rtt_us, const char *note)
 {
-	char line[4096];
+	char line[4096], extra[2048];
 	struct sbuf b = { line, 0, sizeof(line) };
+	struct sbuf more = { extra, 0, sizeof(extra) };
 	const char *rname;
 	int i;
 
@@ -405,7 +408,7 @@ void vhost_user_trace_msg(FILE *f, const char *name, const char *channel,
 		if (channel)
 			decode_backend(&b, msg);
 		else
-			decode_main(&b, msg, fds, nfds);
+			decode_main(&b, &more, msg, fds, nfds);
 	}
 	if (nfds > 0) {
 		sb_printf(&b, " fds=[");
@@ -418,6 +421,8 @@ void vhost_user_trace_msg(FILE *f, const char *name, const char *channel,
 	if (note)
 		sb_printf(&b, " %s", note);
 	sb_printf(&b, "\n");
+	if (more.len)
+		sb_printf(&b, "%s", extra);
 	if (b.len == sizeof(line) - 1)
 		line[sizeof(line) - 2] = '\n';
 	fwrite(line, 1, b.len, f);

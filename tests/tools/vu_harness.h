@@ -5,8 +5,7 @@
 #ifndef TESTS_TOOLS_VU_HARNESS_H
 #define TESTS_TOOLS_VU_HARNESS_H
 
-#define VUB_LIBRARY
-#include "tests/tools/vu-test-backend.c"
+#include "tests/tools/vu_backend.h"
 
 #include <dirent.h>
 #include <signal.h>
