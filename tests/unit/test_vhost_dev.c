@@ -373,7 +373,7 @@ static void test_golden_no_reply_ack(struct tap *t)
 	vub_config_defaults(&cfg);
 	cfg.protocol_features = PF(MQ) | PF(LOG_SHMFD) | PF(HOST_NOTIFIER);
 	fixture_init(&f);
-	rc = run_connect(&r, &cfg, 2000, false);
+	rc = run_connect(&r, &cfg, 2000, true);
 	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
 			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
 	rc |= vhost_dev_start(&r.dev, FEATURES, &f.mem, f.vqs);
@@ -385,6 +385,22 @@ static void test_golden_no_reply_ack(struct tap *t)
 	ok(t, log_equals(log, want, false),
 	   "SET_MEM_TABLE, GET_FEATURES barriers, no STATUS, no RESET_DEVICE, unsupported bits masked");
 	ok(t, !contains(log, "VIOLATION"), "no violation");
+	{
+		static const char *const mt[] = {
+			"vhost-user t0 -> SET_MEM_TABLE (5) flags=0x1 size=72 nregions=2 fds=[*,*]",
+			"      region 0: gpa=0x0 size=0x400000 (4 MiB) uaddr=0x* mmap_offset=0x0 fd=*",
+			"      region 1: gpa=0x100000000 size=0x400000 (4 MiB) uaddr=0x* mmap_offset=0x400000 fd=*",
+			"vhost-user t0 -> SET_VRING_NUM (8) flags=0x1 size=8 index=0 num=256",
+			NULL,
+		};
+		const char *p = strstr(r.trace ? r.trace : "", "vhost-user t0 -> SET_MEM_TABLE");
+		char *cut = p ? strstr(p, "index=0 num=256\n") : NULL;
+
+		if (cut)
+			cut[strlen("index=0 num=256")] = '\0';
+		ok(t, p && cut && trace_matches(p, mt), "the trace shows each region on a line of its own");
+	}
+	free(r.trace);
 	free(log);
 	fixture_free(&f);
 }
