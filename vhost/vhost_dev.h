@@ -152,7 +152,8 @@ int vhost_dev_stop(struct vhost_dev *dev);
  * virtio_reset), and restarts every queue from index 0 next time. */
 int vhost_dev_reset(struct vhost_dev *dev);
 
-/* Where queue idx resumes (after a stop). */
+/* Where queue idx resumes (after a stop). The device copies it into its
+ * own queue state: vhost_dev_init() on a new connection starts afresh. */
 uint32_t vhost_dev_vring_base(const struct vhost_dev *dev, unsigned idx);
 
 int vhost_dev_get_config(struct vhost_dev *dev, uint32_t offset, void *buf,
