@@ -139,13 +139,6 @@ static int setup_devices(struct machine *m, char *err, size_t errlen)
 	const struct vmm_config *cfg = m->cfg;
 	int ret;
 
-	/* Accepting a device and then not providing it would be a lie. */
-	if (cfg->ndevices) {
-		snprintf(err, errlen, "-device %s: device type not supported yet",
-			 cfg->devices[0].opts.type);
-		return -ENOTSUP;
-	}
-
 	ret = serial_attach(&m->serial, SERIAL_COM1_PORT);
 	if (!ret)
 		ret = pm_attach(&m->pm, &m->vm);
@@ -229,6 +222,12 @@ int machine_create(struct machine *m, const struct vmm_config *cfg,
 	if (ret < 0)
 		return ret;
 	ret = setup_pci(m, &acpi_pci, err, errlen);
+	if (ret < 0)
+		return ret;
+	/* vhost-user devices connect to their backends here, before the
+	 * guest runs, as QEMU's device realize does. */
+	ret = devices_create(&m->devices, cfg, &m->vm, &m->ram, &m->pci, &m->loop,
+			     err, errlen);
 	if (ret < 0)
 		return ret;
 
@@ -318,6 +317,10 @@ void machine_destroy(struct machine *m)
 		vcpu_destroy(&m->vcpus[i]);
 	serial_destroy(&m->serial);
 	pci_bus_destroy(&m->pci);
+	/* After the bus (no more BAR dispatch), before the VM (ioeventfds
+	 * and irqfds are undone on it). Stopping a started device gives the
+	 * rings back to nobody, but lets the backend finish cleanly. */
+	devices_destroy(&m->devices);
 	if (m->vm_created)
 		vm_destroy(&m->vm);
 	guest_ram_destroy(&m->ram);

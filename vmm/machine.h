@@ -9,6 +9,7 @@
 #include "vmm/boot.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "vmm/devices.h"
 #include "vmm/loop.h"
 #include "vmm/pm.h"
 #include "vmm/serial.h"
@@ -26,6 +27,7 @@ struct machine {
 	struct pm pm;
 	struct debug_exit debug_exit;
 	struct pci_bus pci;   /* host bridge and bus 0; devices join with pci_bus_add() */
+	struct device_set devices;
 	struct event_loop loop;
 	struct console console;
 	struct loop_watch stop_watch;
