@@ -394,6 +394,8 @@ int vhost_user_open(struct vhost_user *vu, const struct chardev_config *chr)
 {
 	int r;
 
+	if (vu->fd >= 0 || vu->listen_fd >= 0)
+		return vhost_user_fail(vu, -EBUSY, "already open");
 	if (!chr->path || !*chr->path)
 		return vhost_user_fail(vu, -EINVAL, "chardev has no path=");
 	snprintf(vu->path, sizeof(vu->path), "%s", chr->path);
