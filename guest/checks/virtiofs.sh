@@ -12,11 +12,13 @@ mkdir -p /mnt
 mount -t virtiofs "$tag" /mnt || fail "mount -t virtiofs $tag /mnt failed"
 say "fs mounted tag=$tag"
 
+want=$(arg fs_hello)
 if [ -f /mnt/hello.txt ]; then
 	content=$(cat /mnt/hello.txt) || fail "reading hello.txt failed"
-	want=$(arg fs_hello)
 	[ -z "$want" ] || [ "$content" = "$want" ] || fail "hello.txt has '$content', expected '$want'"
 	say "fs read hello=$content"
+elif [ -n "$want" ]; then
+	fail "no hello.txt in the shared folder (expected '$want')"
 fi
 
 echo "written by the guest" >/mnt/from-guest.txt || fail "writing from-guest.txt failed"
@@ -32,11 +34,12 @@ fi
 
 out_mb=$(arg fs_out_mb 0)
 if [ "$out_mb" -gt 0 ]; then
-	dd if=/dev/urandom of=/tmp/out.bin bs=1M count="$out_mb" 2>/dev/null
+	dd if=/dev/urandom of=/tmp/out.bin bs=1M count="$out_mb" 2>/dev/null || fail "dd to /tmp/out.bin failed"
 	cp /tmp/out.bin /mnt/out.bin || fail "copying out.bin to the host failed"
-	sha256sum /tmp/out.bin | cut -d' ' -f1 >/mnt/out.sha256
+	sum=$(sha256sum /tmp/out.bin | cut -d' ' -f1)
+	echo "$sum" >/mnt/out.sha256 || fail "writing out.sha256 failed"
 	rm -f /tmp/out.bin
-	sync
+	sync || fail "sync failed"
 	say "fs wrote out.bin ${out_mb}MiB"
 fi
 
