@@ -5,8 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -I. -I$(BUILD)/gen -D_GNU_SOURCE -pthread \
-           -DVMM_VERSION='"$(VERSION)"' -MMD -MP
+CFLAGS  += -std=gnu11 $(WARN) -I. -I$(BUILD)/gen -D_GNU_SOURCE -pthread -MMD -MP
 LDFLAGS += -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -25,8 +24,17 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all asan unit deps guest lab demo test bench clean help
+.PHONY: all asan unit deps guest lab demo test bench clean help FORCE
 all: $(BUILD)/vmm
+
+# The version lives in a generated header rewritten only when it changes,
+# so that exactly the files that print it are rebuilt.
+VERSION_H := $(BUILD)/gen/version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(@D)
+	@echo '#define VMM_VERSION "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(OBJS) $(ASAN_OBJS): | $(VERSION_H)
 
 $(BUILD)/vmm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -64,10 +72,10 @@ $(BUILD)/gen/%_aml.c: vmm/%.asl
 unit: $(UNIT_BINS) $(TOOL_BINS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_ASAN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(LIB_ASAN) $(LDFLAGS)
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_ASAN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(LIB_ASAN) $(LDFLAGS)
 
 deps:
 	@tests/deps.sh

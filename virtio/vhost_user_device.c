@@ -37,47 +37,35 @@ static struct vhost_user_device *of(struct virtio_pci *vp)
 
 /* ---- when the backend is gone: the VMM answers requests itself ---- */
 
-static void fail_pending(struct vhost_user_device *d, unsigned q)
+static void fail_pending(struct vhost_user_dead_queue *dq)
 {
-	struct virtqueue *vq = &d->dead_vqs[q];
+	struct vhost_user_device *d = dq->dev;
+	struct virtqueue *vq = &dq->vq;
 	struct vq_elem e;
 	uint16_t old_used = vq->used_idx;
 	int ret;
 
 	while ((ret = vq_pop(d->ram, vq, &e)) > 0)
-		vq_push(d->ram, vq, e.head, d->type->fail_request(d, q, &e));
+		vq_push(d->ram, vq, e.head, d->type->fail_request(d, dq->index, &e));
 	if (ret < 0)
-		pr_debug("%s: queue %u: malformed ring while failing requests", d->type->name, q);
+		pr_debug("%s: queue %u: malformed ring while failing requests", d->type->name,
+			 dq->index);
 	if (vq->used_idx != old_used && vq_should_notify(d->ram, vq, old_used))
-		virtio_pci_notify_queue(&d->vp, q);
+		virtio_pci_notify_queue(&d->vp, dq->index);
 }
 
 static void on_dead_kick(void *opaque, uint32_t events)
 {
-	struct loop_watch *w = opaque;
-	struct vhost_user_device *d = w->opaque;
-	unsigned q = w - d->kick_watches;
+	struct vhost_user_dead_queue *dq = opaque;
+	struct vhost_user_device *d = dq->dev;
 	eventfd_t v;
 
 	(void)events;
-	eventfd_read(w->fd, &v);
+	eventfd_read(dq->watch.fd, &v);
 	pci_dev_lock(&d->vp.pci);
-	if (d->failing && d->vp.queues[q].enabled)
-		fail_pending(d, q);
+	if (d->failing && d->vp.queues[dq->index].enabled)
+		fail_pending(dq);
 	pci_dev_unlock(&d->vp.pci);
-}
-
-static void watch_kick(struct vhost_user_device *d, unsigned q)
-{
-	struct loop_watch *w = &d->kick_watches[q];
-
-	if (d->kick_watching[q])
-		return;
-	*w = (struct loop_watch){ d->vp.queues[q].kick_fd, NULL, NULL };
-	w->fn = on_dead_kick;
-	w->opaque = w;
-	if (loop_add(d->loop, w, EPOLLIN) == 0)
-		d->kick_watching[q] = true;
 }
 
 /* Called with the device lock held. Takes every enabled queue over from
@@ -90,23 +78,26 @@ static void start_failing(struct vhost_user_device *d)
 
 	for (q = 0; q < d->num_queues; q++) {
 		struct virtio_pci_queue *pq = &d->vp.queues[q];
-		struct virtqueue *vq = &d->dead_vqs[q];
+		struct vhost_user_dead_queue *dq = &d->dead[q];
 
 		if (!pq->enabled)
 			continue;
-		*vq = (struct virtqueue){
+		dq->vq = (struct virtqueue){
 			.size = pq->size, .desc_gpa = pq->desc, .avail_gpa = pq->avail,
 			.used_gpa = pq->used,
 			.event_idx = d->vp.driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
 		};
-		used = vq_read_used_idx(d->ram, vq);
+		used = vq_read_used_idx(d->ram, &dq->vq);
 		if (used < 0)
 			continue;
-		vq->used_idx = vq->last_avail = used;
-		/* The loop wakes on the kick eventfd, which holds any kick the
-		 * backend did not read; process once now anyway. */
-		watch_kick(d, q);
-		fail_pending(d, q);
+		dq->vq.used_idx = dq->vq.last_avail = used;
+		if (!dq->watching) {
+			dq->watch = (struct loop_watch){ pq->kick_fd, on_dead_kick, dq };
+			dq->watching = loop_add(d->loop, &dq->watch, EPOLLIN) == 0;
+		}
+		/* Kicks the backend never read are in the eventfd and wake the
+		 * loop; requests already queued are answered now anyway. */
+		fail_pending(dq);
 	}
 	d->failing = true;
 }
@@ -116,10 +107,10 @@ static void stop_failing(struct vhost_user_device *d)
 	unsigned q;
 
 	for (q = 0; q < d->num_queues; q++) {
-		if (!d->kick_watching[q])
+		if (!d->dead[q].watching)
 			continue;
-		loop_del(d->loop, &d->kick_watches[q]);
-		d->kick_watching[q] = false;
+		loop_del(d->loop, &d->dead[q].watch);
+		d->dead[q].watching = false;
 	}
 	d->failing = false;
 }
@@ -363,11 +354,11 @@ int vhost_user_device_create(struct vhost_user_device *d,
 		}
 	}
 
-	d->dead_vqs = calloc(d->num_queues, sizeof(*d->dead_vqs));
-	d->kick_watches = calloc(d->num_queues, sizeof(*d->kick_watches));
-	d->kick_watching = calloc(d->num_queues, sizeof(*d->kick_watching));
-	if (!d->dead_vqs || !d->kick_watches || !d->kick_watching)
+	d->dead = calloc(d->num_queues, sizeof(*d->dead));
+	if (!d->dead)
 		return -ENOMEM;
+	for (unsigned q = 0; q < d->num_queues; q++)
+		d->dead[q] = (struct vhost_user_dead_queue){ .dev = d, .index = q };
 
 	desc = (struct virtio_dev_desc){
 		.name = type->name, .virtio_id = type->virtio_id, .pci_class = type->pci_class,
@@ -411,7 +402,7 @@ void vhost_user_device_destroy(struct vhost_user_device *d)
 {
 	if (!d->type)
 		return;
-	if (d->kick_watching)
+	if (d->dead)
 		stop_failing(d);
 	unwatch_backend(d);
 	if (d->vp.queues)
@@ -419,8 +410,6 @@ void vhost_user_device_destroy(struct vhost_user_device *d)
 	if (d->vdev_initialized)
 		vhost_dev_cleanup(&d->vdev);
 	vhost_user_close(&d->vu);
-	free(d->dead_vqs);
-	free(d->kick_watches);
-	free(d->kick_watching);
+	free(d->dead);
 	d->type = NULL;
 }

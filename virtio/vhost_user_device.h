@@ -48,6 +48,15 @@ struct vhost_user_device_type {
 				 const struct vq_elem *e);
 };
 
+/* A queue the VMM serves itself once the backend is gone. */
+struct vhost_user_dead_queue {
+	struct loop_watch watch;   /* on the queue's kick eventfd */
+	struct vhost_user_device *dev;
+	unsigned index;
+	bool watching;
+	struct virtqueue vq;
+};
+
 struct vhost_user_device {
 	const struct vhost_user_device_type *type;
 	char chardev[64];
@@ -65,9 +74,7 @@ struct vhost_user_device {
 	bool failing;              /* the VMM answers requests itself */
 	struct loop_watch hup_watch, req_watch;
 	bool hup_watching, req_watching;
-	struct virtqueue *dead_vqs;
-	struct loop_watch *kick_watches;
-	bool *kick_watching;
+	struct vhost_user_dead_queue *dead;   /* num_queues entries */
 };
 
 /* Looks up a -device type; NULL if it is not a vhost-user device. */

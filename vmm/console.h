@@ -4,6 +4,7 @@
 #define VMM_CONSOLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <termios.h>
 
 #include "vmm/loop.h"
