@@ -68,7 +68,9 @@ if ((${#host_bats[@]})); then
 	if [[ ${LAB:-} == 0 ]]; then
 		echo "# LAB=0: not running tests/bats/host (they boot the lab)"
 	else
-		stage "bats on the host: ${host_bats[*]}" bats --tap "${host_bats[@]}"
+		# Holding the lab lock for the whole file, so that its timing is not
+		# upset by other lab runs on the machine waiting in between.
+		stage "bats on the host: ${host_bats[*]}" tests/lab/lock -- bats --tap "${host_bats[@]}"
 	fi
 fi
 
