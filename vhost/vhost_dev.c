@@ -311,7 +311,8 @@ int vhost_dev_stop(struct vhost_dev *dev)
 			 * took but never completed are lost to the guest
 			 * unless a reset follows. */
 			s->vring_base = __atomic_load_n(s->used_idx, __ATOMIC_ACQUIRE);
-			pr_warn("%s: queue %u: could not get the ring state from the back-end; resuming at the used index %u",
+			/* A back-end known to be gone was already reported. */
+			log_msg(r == -ENOTCONN ? LOG_DEBUG : LOG_WARN, "%s: queue %u: could not get the ring state from the back-end; resuming at the used index %u",
 				dev->name, i, s->vring_base);
 		}
 		s->started = false;

@@ -45,8 +45,12 @@ static void fail_pending(struct vhost_user_dead_queue *dq)
 	uint16_t old_used = vq->used_idx;
 	int ret;
 
-	while ((ret = vq_pop(d->ram, vq, &e)) > 0)
-		vq_push(d->ram, vq, e.head, d->type->fail_request(d, dq->index, &e));
+	do {
+		while ((ret = vq_pop(d->ram, vq, &e)) > 0)
+			vq_push(d->ram, vq, e.head, d->type->fail_request(d, dq->index, &e));
+		/* With EVENT_IDX the guest kicks only past avail_event, which
+		 * the dead backend left behind: move it, or kicks stop. */
+	} while (ret == 0 && vq_enable_kicks(d->ram, vq));
 	if (ret < 0)
 		pr_debug("%s: queue %u: malformed ring while failing requests", d->type->name,
 			 dq->index);

@@ -117,6 +117,19 @@ int vq_push(struct guest_ram *ram, struct virtqueue *vq, uint16_t head, uint32_t
 	return 0;
 }
 
+bool vq_enable_kicks(struct guest_ram *ram, struct virtqueue *vq)
+{
+	uint16_t *ev = gpa_to_hva(ram, vq->used_gpa + 4 + 8ULL * vq->size, 2);
+	uint16_t *idx = avail_idx(ram, vq);
+
+	if (vq->event_idx && ev)
+		__atomic_store_n(ev, vq->last_avail, __ATOMIC_RELAXED);
+	/* The guest publishes avail->idx then reads avail_event; we write
+	 * avail_event then read avail->idx: a full barrier on both sides. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return idx && __atomic_load_n(idx, __ATOMIC_ACQUIRE) != vq->last_avail;
+}
+
 bool vq_should_notify(struct guest_ram *ram, struct virtqueue *vq, uint16_t old_used)
 {
 	uint16_t *flags = gpa_to_hva(ram, vq->avail_gpa, 2), *ev;

@@ -37,6 +37,11 @@ int vq_pop(struct guest_ram *ram, struct virtqueue *vq, struct vq_elem *e);
 /* Returns a request to the guest with len bytes written into its in
  * buffers. */
 int vq_push(struct guest_ram *ram, struct virtqueue *vq, uint16_t head, uint32_t len);
+/* Asks the guest to kick for the next request: with EVENT_IDX, writes
+ * avail_event (the guest only kicks when it passes it). Returns true when
+ * requests arrived meanwhile, so the caller pops again instead of waiting
+ * for a kick that will not come. */
+bool vq_enable_kicks(struct guest_ram *ram, struct virtqueue *vq);
 /* Whether the guest wants an interrupt for what was pushed since old_used. */
 bool vq_should_notify(struct guest_ram *ram, struct virtqueue *vq, uint16_t old_used);
 /* The used index the guest sees, or -EINVAL if the ring is not in RAM. */

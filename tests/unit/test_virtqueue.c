@@ -83,6 +83,10 @@ int main(void)
 	*(uint16_t *)(mem + AVAIL_GPA + 4 + 2 * QSIZE) = 0;   /* used_event = 0 */
 	ok(&t, vq_should_notify(&ram, &vq, 0), "EVENT_IDX: crossing used_event notifies");
 	ok(&t, !vq_should_notify(&ram, &vq, 1), "EVENT_IDX: not crossing it does not");
+	ok(&t, !vq_enable_kicks(&ram, &vq) && *(uint16_t *)(mem + USED_GPA + 4 + 8 * QSIZE) == vq.last_avail,
+	   "EVENT_IDX: avail_event follows what we took; nothing new");
+	make_avail(heads, 1);
+	ok(&t, vq_enable_kicks(&ram, &vq), "a request that arrived meanwhile is reported");
 
 	/* An indirect table with three entries. */
 	vq = fresh_vq();
