@@ -21,6 +21,9 @@ struct vcpu {
 	bool thread_started;
 	/* CLOCK_MONOTONIC ns of the first KVM_RUN, for boot measurements. */
 	uint64_t first_entry_ns;
+	/* Exits that reached us, by kind: what "the VMM is not on the data
+	 * path" is measured by. Written by the vCPU thread, read by anyone. */
+	uint64_t exits_io, exits_mmio, exits_other;
 };
 
 /* Register state at the kernel's entry point: either 64-bit long mode
