@@ -158,7 +158,9 @@ static void write_page_tables(struct guest_ram *ram)
 		pd[i] = ((uint64_t)i << 21) | 0x83;    /* present, writable, 2 MiB */
 }
 
-static void write_gdt(struct guest_ram *ram, uint64_t code)
+/* A flat GDT with the boot protocol's selectors, and the entry state
+ * that uses it; code is a 64-bit or a 32-bit code descriptor. */
+static void flat_entry(struct guest_ram *ram, uint64_t code, struct vcpu_boot_state *bs)
 {
 	uint64_t *gdt = gpa_to_hva(ram, BOOT_GDT_GPA, 4 * 8);
 
@@ -166,6 +168,12 @@ static void write_gdt(struct guest_ram *ram, uint64_t code)
 	gdt[1] = 0;
 	gdt[BOOT_CS / 8] = code;
 	gdt[BOOT_DS / 8] = GDT_DATA;
+	memset(bs, 0, sizeof(*bs));
+	bs->long_mode = code == GDT_CODE64;
+	bs->gdt_base = BOOT_GDT_GPA;
+	bs->gdt_limit = 4 * 8 - 1;
+	bs->code_sel = BOOT_CS;
+	bs->data_sel = BOOT_DS;
 }
 
 /* The initrd goes as high as the kernel allows, below the hole, like
@@ -317,16 +325,9 @@ static int pvh_start(struct linux_image *img, struct guest_ram *ram,
 		si->nr_modules = 1;
 		si->modlist_paddr = PVH_MODLIST_GPA;
 	}
-	write_gdt(ram, GDT_CODE32);
-
-	memset(bs, 0, sizeof(*bs));
-	bs->long_mode = false;
+	flat_entry(ram, GDT_CODE32, bs);
 	bs->rip = img->pvh_info.entry;
 	bs->rbx = BOOT_PARAMS_GPA;
-	bs->gdt_base = BOOT_GDT_GPA;
-	bs->gdt_limit = 4 * 8 - 1;
-	bs->code_sel = BOOT_CS;
-	bs->data_sel = BOOT_DS;
 	pr_info("kernel %s: ELF through its PVH entry 0x%x; initrd %llu KiB at 0x%llx",
 		img->files.kernel, img->pvh_info.entry,
 		(unsigned long long)(img->initrd_size >> 10),
@@ -399,18 +400,11 @@ int linux_load(struct linux_image *img, struct guest_ram *ram,
 	bp->e820_entries = n;
 
 	write_page_tables(ram);
-	write_gdt(ram, GDT_CODE64);
-
-	memset(bs, 0, sizeof(*bs));
-	bs->long_mode = true;
+	flat_entry(ram, GDT_CODE64, bs);
 	bs->rip = BOOT_KERNEL_GPA + 0x200;   /* startup_64 */
 	bs->rsi = BOOT_PARAMS_GPA;
 	bs->rsp = BOOT_STACK_TOP;
 	bs->cr3 = BOOT_PML4_GPA;
-	bs->gdt_base = BOOT_GDT_GPA;
-	bs->gdt_limit = 4 * 8 - 1;
-	bs->code_sel = BOOT_CS;
-	bs->data_sel = BOOT_DS;
 	pr_info("kernel %s: boot protocol %u.%02u, %zu KiB at 0x%llx; initrd %llu KiB at 0x%llx",
 		files->kernel, img->info.version >> 8, img->info.version & 0xff,
 		img->info.kernel_size >> 10, BOOT_KERNEL_GPA,
