@@ -43,10 +43,10 @@ stage() {
 		elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
 			plan=$((plan + BASH_REMATCH[1]))
 		fi
-	done < <("$@" </dev/null; echo $? >"$tmp/status")
+	done < <(set +e; "$@" </dev/null; echo $? >"$tmp/status")
 	status=$(cat "$tmp/status")
 	if ((plan > results)); then
-		fail_extra "$name: $((plan - results)) of $plan tests did not report"
+		fail_extra "$name: $((plan - results)) of $plan tests did not report (exit status $status)"
 	elif ((status != 0 && notok == 0)); then
 		fail_extra "$name: exited with status $status"
 	fi
