@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,24 @@ int vhost_user_device_create(struct vhost_user_device *d,
 	if (ret < 0) {
 		snprintf(err, errlen, "-device %s: %s", type->name, vhost_user_error(&d->vu));
 		return ret;
+	}
+	if (!vhost_user_connected(&d->vu)) {
+		/* server=on,wait=off: the device cannot be shown to the guest
+		 * before the backend has said what it offers, so wait here,
+		 * as QEMU's vhost-user-blk realize does whatever wait= says. */
+		struct pollfd pfd = { .fd = vhost_user_listen_fd(&d->vu), .events = POLLIN };
+
+		pr_warn("%s (chardev %s): waiting for a backend to connect to %s (a vhost-user device needs it before the guest starts, even with wait=off)",
+			type->name, id, chr->path);
+		do {
+			while ((ret = poll(&pfd, 1, -1)) < 0 && errno == EINTR)
+				;
+			ret = ret < 0 ? -errno : vhost_user_accept(&d->vu);
+		} while (ret == -EAGAIN);
+		if (ret < 0) {
+			snprintf(err, errlen, "-device %s: %s", type->name, vhost_user_error(&d->vu));
+			return ret;
+		}
 	}
 	if (!type->backend_config)
 		protocol &= ~(1ULL << VHOST_USER_PROTOCOL_F_CONFIG);
