@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -413,10 +414,22 @@ int vhost_user_open(struct vhost_user *vu, const struct chardev_config *chr)
 	 * nobody started just looks hung. */
 	pr_warn("vhost-user %s: waiting for a back-end to connect to %s (server=on,wait=on)",
 		vu->name, vu->path);
+	return vhost_user_wait_accept(vu);
+}
+
+int vhost_user_wait_accept(struct vhost_user *vu)
+{
+	sigset_t none;
+	int r;
+
+	/* The VMM blocks SIGINT and SIGTERM for its signalfd; waiting here
+	 * with them unblocked keeps Ctrl-C working on a backend that never
+	 * comes. */
+	sigemptyset(&none);
 	for (;;) {
 		struct pollfd p = { .fd = vu->listen_fd, .events = POLLIN };
 
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (ppoll(&p, 1, NULL, &none) < 0 && errno != EINTR)
 			return vhost_user_fail(vu, -errno, "poll: %s", strerror(errno));
 		r = vhost_user_accept(vu);
 		if (r != -EAGAIN)

@@ -99,6 +99,9 @@ int vhost_user_listen_fd(const struct vhost_user *vu);
  * connected, -EAGAIN if none is pending. A connection arriving while one
  * is up is refused (closed), with a warning. */
 int vhost_user_accept(struct vhost_user *vu);
+/* Blocks until a back-end connects to a listening vhost_user (SIGINT and
+ * SIGTERM still end the process meanwhile). */
+int vhost_user_wait_accept(struct vhost_user *vu);
 /* Takes ownership of an already connected socket (socketpair, --fd). */
 int vhost_user_attach_fd(struct vhost_user *vu, int fd);
 bool vhost_user_connected(const struct vhost_user *vu);

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,15 +337,9 @@ int vhost_user_device_create(struct vhost_user_device *d,
 		/* server=on,wait=off: the device cannot be shown to the guest
 		 * before the backend has said what it offers, so wait here,
 		 * as QEMU's vhost-user-blk realize does whatever wait= says. */
-		struct pollfd pfd = { .fd = vhost_user_listen_fd(&d->vu), .events = POLLIN };
-
 		pr_warn("%s (chardev %s): waiting for a backend to connect to %s (a vhost-user device needs it before the guest starts, even with wait=off)",
 			type->name, id, chr->path);
-		do {
-			while ((ret = poll(&pfd, 1, -1)) < 0 && errno == EINTR)
-				;
-			ret = ret < 0 ? -errno : vhost_user_accept(&d->vu);
-		} while (ret == -EAGAIN);
+		ret = vhost_user_wait_accept(&d->vu);
 		if (ret < 0) {
 			snprintf(err, errlen, "-device %s: %s", type->name, vhost_user_error(&d->vu));
 			return ret;
