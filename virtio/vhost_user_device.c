@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,21 +157,37 @@ static void on_backend_hup(void *opaque, uint32_t events)
 		virtio_pci_set_needs_reset(&d->vp);
 }
 
+/* Whether the backend hung up its main socket (without reading it). */
+static bool backend_hung_up(struct vhost_user_device *d)
+{
+	struct pollfd p = { .fd = d->vu.fd, .events = POLLRDHUP };
+
+	return d->vu.fd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+}
+
 static void on_backend_req(void *opaque, uint32_t events)
 {
 	struct vhost_user_device *d = opaque;
+	bool needs_reset = false;
 	int ret;
 
 	(void)events;
 	pci_dev_lock(&d->vp.pci);
 	ret = vhost_dev_handle_event(&d->vdev);
 	if (ret == -ENOTCONN || ret == -EPROTO) {
-		pr_warn("%s (chardev %s): backend request channel closed: %s",
-			d->type->name, d->chardev, vhost_dev_error(&d->vdev));
 		loop_del(d->loop, &d->req_watch);
 		d->req_watching = false;
+		/* A dying backend closes both sockets; say it once, as the
+		 * loss of the backend. */
+		if (backend_hung_up(d))
+			needs_reset = backend_lost_locked(d, "disconnected");
+		else
+			pr_warn("%s (chardev %s): backend request channel closed: %s",
+				d->type->name, d->chardev, vhost_dev_error(&d->vdev));
 	}
 	pci_dev_unlock(&d->vp.pci);
+	if (needs_reset)
+		virtio_pci_set_needs_reset(&d->vp);
 }
 
 /* BACKEND_CONFIG_CHANGE_MSG, from the event loop with the lock held. */
