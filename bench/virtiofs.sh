@@ -28,20 +28,22 @@
 # the lab on hosts without VMX/SVM) or `tests/lab/run -- bench/virtiofs.sh`.
 # Raw runs and the table go to build/bench/virtiofs-<date>.log.
 # Environment: VMM, QEMU, KERNEL, INITRD, VIRTIOFSD override the binaries
-# and guest; BENCH_RUNS sets the default of --runs (default 1).
+# and guest; BENCH_FS_RUNS sets the default of --runs (default 1: one run
+# of both VMMs takes minutes in the lab, so BENCH_RUNS, which the boot
+# benchmark's runs follow, is not used here).
 set -uo pipefail
 
 prog=bench/virtiofs.sh
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 
-runs=${BENCH_RUNS:-1}
+runs=${BENCH_FS_RUNS:-1}
 sizes="64 256"
 files=10000
 timeout=900
 log=
 usage() {
 	echo "usage: $prog [--runs N] [--mb \"N [N...]\"] [--files N] [--timeout SECS] [--log FILE]" >&2
-	echo "  --runs N      runs per VMM, taking turns (default 1, or \$BENCH_RUNS)" >&2
+	echo "  --runs N      runs per VMM, taking turns (default 1, or \$BENCH_FS_RUNS)" >&2
 	echo "  --mb LIST     file sizes in MiB for the write/read phases (default \"64 256\");" >&2
 	echo "                the exit-growth target compares the first and the last" >&2
 	echo "  --files N     files for the metadata phase (default 10000; 0 skips it)" >&2
