@@ -15,7 +15,8 @@
 # measures, between the guest's "phase NAME ready" (the host then starts
 # counting and answers "go" on the console) and "phase NAME end":
 #   exits    KVM exits that reached the VMM's userspace: perf stat -e
-#            kvm:kvm_userspace_exit -p PID (a tracepoint in L1's kernel)
+#            kvm:kvm_userspace_exit -p PID (a tracepoint in L1's kernel);
+#            also all exits (kvm:kvm_exit, in-kernel ones too), as a lead
 #   non-vCPU CPU time of the VMM's threads other than the vCPU threads:
 #            perf's per-thread task-clock (threads started during the phase
 #            count towards their creator); vCPU threads are those named
@@ -218,7 +219,7 @@ phase_begin() {
 		rm -f "$tmp/ctl" "$tmp/ack" "$tmp/perf.csv"
 		mkfifo "$tmp/ctl" "$tmp/ack"
 		exec {ctl_fd}<>"$tmp/ctl" {ack_fd}<>"$tmp/ack"
-		perf stat -e task-clock,kvm:kvm_userspace_exit --per-thread -p "$vm_pid" -x, -D -1 \
+		perf stat -e task-clock,kvm:kvm_userspace_exit,kvm:kvm_exit --per-thread -p "$vm_pid" -x, -D -1 \
 			--control "fifo:$tmp/ctl,$tmp/ack" -o "$tmp/perf.csv" 2>"$tmp/perf.err" &
 		perf_pid=$!
 		echo enable >&"$ctl_fd"
@@ -234,7 +235,7 @@ phase_begin() {
 
 # phase_end NAME GUEST_US: stop counting, record the figures.
 phase_end() {
-	local name=$1 gus=$2 a t1 cpu1 wall_us exits='' task_ns='' line tid val ev
+	local name=$1 gus=$2 a t1 cpu1 wall_us exits='' all_exits='' task_ns='' tid val ev
 	if ((have_perf)) && [[ -n $perf_pid ]]; then
 		echo disable >&"$ctl_fd"
 		read -r -t 60 -u "$ack_fd" a || echo "$prog: perf did not acknowledge 'disable'" >&2
@@ -247,13 +248,14 @@ phase_end() {
 		wait "$perf_pid" 2>/dev/null
 		perf_pid=
 		exec {ctl_fd}>&- {ack_fd}>&-
-		exits=0 task_ns=0
+		exits=0 all_exits=0 task_ns=0
 		# --per-thread -x,: COMM-TID,VALUE,UNIT,EVENT,...
 		while IFS=, read -r tid val _ ev _; do
 			[[ $tid == *-* && $val =~ ^[0-9.]+$ ]] || continue
 			tid=${tid##*-}
 			case $ev in
 			kvm:kvm_userspace_exit) exits=$((exits + ${val%.*})) ;;
+			kvm:kvm_exit) all_exits=$((all_exits + ${val%.*})) ;;
 			task-clock)
 				[[ " $ph_vcpus " == *" $tid "* ]] && continue
 				# msec with decimals
@@ -267,9 +269,10 @@ phase_end() {
 	res[$cur:$name:guest_us]+=" $gus"
 	res[$cur:$name:wall_us]+=" $wall_us"
 	[[ -z $exits ]] || res[$cur:$name:exits]+=" $exits"
+	[[ -z $all_exits ]] || res[$cur:$name:all_exits]+=" $all_exits"
 	res[$cur:$name:cpu_pct]+=" $(awk -v c="$cpu_ns_used" -v w="$wall_us" 'BEGIN { printf "%.4f", (w > 0 ? c / 10 / w : 0) }')"
-	logf "$(printf 'phase %-8s %-9s guest_us=%s host_wall_us=%s exits=%s nonvcpu_cpu_ns(perf)=%s nonvcpu_cpu_ns(proc)=%s vcpus=[%s] by %s' \
-		"$cur" "$name" "$gus" "$wall_us" "${exits:--}" "${task_ns:--}" "$proc_ns" "${ph_vcpus# }" "$vcpu_by")"
+	logf "$(printf 'phase %-8s %-9s guest_us=%s host_wall_us=%s exits=%s all_kvm_exits=%s nonvcpu_cpu_ns(perf)=%s nonvcpu_cpu_ns(proc)=%s vcpus=[%s] by %s' \
+		"$cur" "$name" "$gus" "$wall_us" "${exits:--}" "${all_exits:--}" "${task_ns:--}" "$proc_ns" "${ph_vcpus# }" "$vcpu_by")"
 	ph_name=
 }
 
@@ -458,6 +461,14 @@ table=$(
 			row "  extra exits per extra MiB, $p" "${sv:--}" "${sq:--}" "" \
 				"does not grow with I/O (< 1 per MiB): $(verdict "$sv" lt 1)"
 		fi
+	done
+	# All exits, in-kernel ones too: not a target, a lead when a ratio is
+	# below 1 with equal userspace exits (EOI, MSR, HLT, NPF... cost an exit
+	# each, which nested in the lab is expensive).
+	for p in "write-$last" "read-$last" meta; do
+		[[ $p != meta ]] || ((files > 0)) || continue
+		a=$(median "vmm:$p:all_exits") b=$(median "qemu-q35:$p:all_exits")
+		row "all KVM exits (kvm:kvm_exit), $p" "$(fmt "$a" 0)" "$(fmt "$b" 0)" "$(ratio "$a" "$b")" ""
 	done
 	for p in write read; do
 		a=$(median "vmm:$p-$last:cpu_pct") b=$(median "qemu-q35:$p-$last:cpu_pct")
