@@ -355,8 +355,9 @@ static bool handle_exit(struct vcpu *v)
 		__atomic_add_fetch(&v->exits_other, 1, __ATOMIC_RELAXED);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx",
-				v->id, (unsigned long long)vcpu_rip(v));
+		/* No rip: on AMD, KVM has already reset the vCPU (the VMCB is
+		 * undefined after a shutdown intercept), so it reads 0xfff0. */
+		vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: triple fault (KVM_EXIT_SHUTDOWN)", v->id);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		vm_request_stop(vm, 2, LOG_ERROR, "vCPU %d: KVM internal error, suberror %u (%s) at rip 0x%llx",
