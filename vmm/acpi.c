@@ -437,46 +437,23 @@ static void aml_name_buffer(struct aml *a, const char seg[4], const struct aml *
 #define RES_TYPE_IO		1
 #define RES_TYPE_BUS		2
 
-static void res_word(struct aml *a, uint8_t type, uint8_t tflags, uint64_t min, uint64_t len)
+/* One Word/DWord/QWord Address Space Descriptor: they differ only in the
+ * tag and in the width of their five address fields. */
+static void res_addr(struct aml *a, unsigned width, uint8_t type, uint8_t tflags,
+		     uint64_t min, uint64_t len)
 {
-	aml_byte(a, 0x88);		/* Word Address Space Descriptor */
-	aml_le(a, 13, 2);
+	static const uint8_t tag[9] = { [2] = 0x88, [4] = 0x87, [8] = 0x8a };
+
+	aml_byte(a, tag[width]);
+	aml_le(a, 3 + 5 * width, 2);	/* length after this field */
 	aml_byte(a, type);
 	aml_byte(a, RES_ADDR_FLAGS_WINDOW);
 	aml_byte(a, tflags);
-	aml_le(a, 0, 2);		/* granularity */
-	aml_le(a, min, 2);
-	aml_le(a, min + len - 1, 2);
-	aml_le(a, 0, 2);		/* translation offset */
-	aml_le(a, len, 2);
-}
-
-static void res_dword_mem(struct aml *a, uint8_t tflags, uint64_t min, uint64_t len)
-{
-	aml_byte(a, 0x87);		/* DWord Address Space Descriptor */
-	aml_le(a, 23, 2);
-	aml_byte(a, RES_TYPE_MEMORY);
-	aml_byte(a, RES_ADDR_FLAGS_WINDOW);
-	aml_byte(a, tflags);
-	aml_le(a, 0, 4);
-	aml_le(a, min, 4);
-	aml_le(a, min + len - 1, 4);
-	aml_le(a, 0, 4);
-	aml_le(a, len, 4);
-}
-
-static void res_qword_mem(struct aml *a, uint8_t tflags, uint64_t min, uint64_t len)
-{
-	aml_byte(a, 0x8a);		/* QWord Address Space Descriptor */
-	aml_le(a, 43, 2);
-	aml_byte(a, RES_TYPE_MEMORY);
-	aml_byte(a, RES_ADDR_FLAGS_WINDOW);
-	aml_byte(a, tflags);
-	aml_le(a, 0, 8);
-	aml_le(a, min, 8);
-	aml_le(a, min + len - 1, 8);
-	aml_le(a, 0, 8);
-	aml_le(a, len, 8);
+	aml_le(a, 0, width);		/* granularity */
+	aml_le(a, min, width);
+	aml_le(a, min + len - 1, width);
+	aml_le(a, 0, width);		/* translation offset */
+	aml_le(a, len, width);
 }
 
 static void res_end(struct aml *a)
@@ -525,12 +502,12 @@ static size_t ssdt_aml(uint8_t *out, const struct acpi_pci *pci)
 	struct aml a = { out, 0 };
 	uint64_t ecam_size = (uint64_t)(pci->bus_end - pci->bus_start + 1) << 20;
 
-	res_word(&crs, RES_TYPE_BUS, 0, pci->bus_start, pci->bus_end - pci->bus_start + 1);
+	res_addr(&crs, 2, RES_TYPE_BUS, 0, pci->bus_start, pci->bus_end - pci->bus_start + 1);
 	aml_bytes(&crs, (const uint8_t[]){ 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 }, 8);
-	res_word(&crs, RES_TYPE_IO, 0x03 /* EntireRange */, pci->io_base, pci->io_size);
-	res_dword_mem(&crs, MEM_RW_NONCACHEABLE, pci->mmio32_base, pci->mmio32_size);
+	res_addr(&crs, 2, RES_TYPE_IO, 0x03 /* EntireRange */, pci->io_base, pci->io_size);
+	res_addr(&crs, 4, RES_TYPE_MEMORY, MEM_RW_NONCACHEABLE, pci->mmio32_base, pci->mmio32_size);
 	if (pci->mmio64_size)
-		res_qword_mem(&crs, MEM_RW_CACHEABLE, pci->mmio64_base, pci->mmio64_size);
+		res_addr(&crs, 8, RES_TYPE_MEMORY, MEM_RW_CACHEABLE, pci->mmio64_base, pci->mmio64_size);
 	res_end(&crs);
 
 	aml_byte(&mres, 0x86);		/* Memory32Fixed */
