@@ -5,11 +5,19 @@
 #      which boot the lab (skipped with LAB=0)
 #   3. tests/bats/*.bats in ONE session of tests/lab/maybe-run: natively where
 #      the host can run guests, else inside the lab
+# tests/run.sh FILE.bats... runs only those files, as in step 3.
 # Output streams as it comes; the last line is "N passed, N failed" (plus
 # ", N skipped"), counted from the TAP ok / not ok lines. A stage that exits
 # non-zero without a "not ok", or reports fewer tests than its plan, counts as
 # failed too. Exits non-zero if anything failed.
-#   TEST_TIMEOUT   seconds for the lab session (default 3600)
+# The guest tests run under a stall watchdog: when no TAP line has come for
+# TEST_STALL seconds (L1 or a test stuck past its own timeouts), the session
+# is stopped, the test that was running fails, the rest of its file is
+# reported as not run, and the files after it go on in a new session: a hang
+# costs minutes, not the whole CI budget.
+#   TEST_TIMEOUT   seconds for one lab session (default 1800)
+#   TEST_STALL     seconds without a TAP line before a session is stopped
+#                  (default 600; tests time out on their own after 300)
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -52,35 +60,111 @@ stage() {
 	fi
 }
 
-# 1. Unit tests.
-units=()
-[[ ! -d build/tests/unit ]] ||
-	mapfile -d '' -t units < <(find "$top/build/tests/unit" -maxdepth 1 -type f -executable -print0 | sort -z)
-for bin in "${units[@]}"; do
-	stage "unit: ${bin#"$top"/}" "$bin"
-done
+# guest_stage FILES...: the guest tests in one session of tests/lab/maybe-run
+# under the stall watchdog; on a stall, again from the file after the one
+# that stalled. Counts like stage.
+guest_stage() {
+	local files=("$@") counts=() f i n line status pid stalled rc out
+	local stall=${TEST_STALL:-600} where
+	for f in "${files[@]}"; do
+		n=$(bats --count "$f" 2>/dev/null) || n=0
+		counts+=("$n")
+	done
+	while ((${#files[@]})); do
+		where=$(tests/lab/detect) || { fail_extra "tests/lab/detect failed"; return; }
+		echo "# bats ($where): ${files[*]}"
+		local plan=0 results=0 notok=0
+		stalled=false
+		exec {out}< <(set +e; exec tests/lab/maybe-run --timeout "${TEST_TIMEOUT:-1800}" -- \
+			bats --tap "${files[@]}" </dev/null)
+		pid=$!
+		while :; do
+			IFS= read -r -t "$stall" line <&"$out" && rc=0 || rc=$?
+			if ((rc > 128)); then
+				stalled=true
+				break
+			fi
+			((rc == 0)) || { [[ -z $line ]] || printf '%s\n' "$line"; break; }
+			printf '%s\n' "$line"
+			if [[ $line =~ ^not\ ok($|[[:space:]]) ]]; then
+				failed=$((failed + 1)) notok=$((notok + 1)) results=$((results + 1))
+			elif [[ $line =~ ^ok($|[[:space:]]) ]]; then
+				results=$((results + 1))
+				if [[ $line =~ \#[[:space:]]*[Ss][Kk][Ii][Pp] ]]; then
+					skipped=$((skipped + 1))
+				else
+					passed=$((passed + 1))
+				fi
+			elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
+				plan=$((plan + BASH_REMATCH[1]))
+			fi
+		done
+		if $stalled; then
+			# TERM: tests/lab/run stops L1 and shows the end of its console.
+			kill -TERM "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			exec {out}<&-
+			# Which file and which of its tests was running.
+			local before=0 k=0
+			for ((i = 0; i < ${#files[@]}; i++)); do
+				((results < before + counts[i])) && break
+				before=$((before + counts[i]))
+			done
+			if ((i == ${#files[@]})); then
+				fail_extra "bats: no output for ${stall}s after the last test"
+				return
+			fi
+			k=$((results - before + 1))
+			local name
+			name=$(grep -E '^@test ' "${files[i]}" | sed -n "${k}p" | sed -E 's/^@test +"(.*)" *\{.*/\1/')
+			fail_extra "${files[i]} test $k${name:+ ($name)} stopped: no output for ${stall}s (session killed)"
+			if ((counts[i] > k)); then
+				fail_extra "${files[i]}: tests $((k + 1))..${counts[i]} not run (their session was killed)"
+			fi
+			files=("${files[@]:i+1}")
+			counts=("${counts[@]:i+1}")
+			continue
+		fi
+		wait "$pid" && status=0 || status=$?
+		exec {out}<&-
+		if ((plan > results)); then
+			fail_extra "bats ($where): $((plan - results)) of $plan tests did not report (exit status $status)"
+		elif ((status != 0 && notok == 0)); then
+			fail_extra "bats ($where): exited with status $status"
+		fi
+		break
+	done
+}
 
-# 2. The lab runner's own tests, from the host.
 shopt -s nullglob
-host_bats=(tests/bats/host/*.bats)
-bats=(tests/bats/*.bats)
-if ((${#host_bats[@]})); then
-	if [[ ${LAB:-} == 0 ]]; then
-		echo "# LAB=0: not running tests/bats/host (they boot the lab)"
-	else
-		# Holding the lab lock for the whole file, so that its timing is not
-		# upset by other lab runs on the machine waiting in between.
-		stage "bats on the host: ${host_bats[*]}" tests/lab/lock -- bats --tap "${host_bats[@]}"
-	fi
-fi
+if (($#)); then
+	# tests/run.sh FILE.bats...: only those guest tests, as stage 3 runs them.
+	for f; do [[ -r $f ]] || { echo "tests/run.sh: no such test file: $f" >&2; exit 2; }; done
+	guest_stage "$@"
+else
+	# 1. Unit tests.
+	units=()
+	[[ ! -d build/tests/unit ]] ||
+		mapfile -d '' -t units < <(find "$top/build/tests/unit" -maxdepth 1 -type f -executable -print0 | sort -z)
+	for bin in "${units[@]}"; do
+		stage "unit: ${bin#"$top"/}" "$bin"
+	done
 
-# 3. Everything else that boots guests, in one session.
-if ((${#bats[@]})); then
-	where=$(tests/lab/detect) || { fail_extra "tests/lab/detect failed"; where=; }
-	if [[ -n $where ]]; then
-		stage "bats ($where): ${bats[*]}" \
-			tests/lab/maybe-run --timeout "${TEST_TIMEOUT:-3600}" -- bats --tap "${bats[@]}"
+	# 2. The lab runner's own tests, from the host.
+	host_bats=(tests/bats/host/*.bats)
+	bats=(tests/bats/*.bats)
+	if ((${#host_bats[@]})); then
+		if [[ ${LAB:-} == 0 ]]; then
+			echo "# LAB=0: not running tests/bats/host (they boot the lab)"
+		else
+			# Holding the lab lock for the whole file, so that its timing is not
+			# upset by other lab runs on the machine waiting in between.
+			stage "bats on the host: ${host_bats[*]}" tests/lab/lock -- bats --tap "${host_bats[@]}"
+		fi
 	fi
+
+	# 3. Everything else that boots guests, in one session.
+	((${#bats[@]} == 0)) || guest_stage "${bats[@]}"
 fi
 
 summary="$passed passed, $failed failed"

@@ -7,6 +7,10 @@ GUEST=$TOP/build/guest
 KERNEL=$GUEST/vmlinuz
 INITRD=$GUEST/initrd.img
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
+# No test takes more than a few boots: one that hangs past its own timeouts
+# fails here (bats 1.7+) instead of stalling the session; tests/run.sh's
+# watchdog is the last resort when even this cannot act (L1 stuck).
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}
 

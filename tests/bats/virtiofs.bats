@@ -14,10 +14,6 @@ load helpers
 
 bats_require_minimum_version 1.5.0
 
-# No test here should take more than a few boots: a hang fails the test
-# instead of the whole session (bats 1.7+).
-BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
-
 setup_file() {
 	require_guest
 	require_virtiofsd
