@@ -367,8 +367,12 @@ int vhost_user_device_create(struct vhost_user_device *d,
 	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, d->num_queues,
 			     type->features | (1ULL << VIRTIO_F_VERSION_1), protocol);
 	if (ret < 0) {
-		snprintf(err, errlen, "-device %s (chardev %s): %s", type->name, id,
-			 vhost_dev_error(&d->vdev));
+		bool too_many = d->vdev.max_queues && d->vdev.max_queues < d->num_queues &&
+				d->queues_from[0];
+
+		snprintf(err, errlen, "-device %s (chardev %s): %s%s%s%s", type->name, id,
+			 vhost_dev_error(&d->vdev), too_many ? " (" : "",
+			 too_many ? d->queues_from : "", too_many ? ")" : "");
 		return ret;
 	}
 	d->vdev_initialized = true;

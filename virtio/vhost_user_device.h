@@ -66,6 +66,10 @@ struct vhost_user_device {
 	struct guest_ram *ram;
 	struct event_loop *loop;
 	unsigned num_queues;       /* set by configure */
+	/* Set by configure: which options made num_queues, for the error
+	 * when the backend supports fewer, e.g. "1 high-priority +
+	 * num-request-queues=2". */
+	char queues_from[64];
 	uint16_t queue_size;       /* set by configure */
 	uint8_t config[VHOST_USER_DEVICE_MAX_CONFIG];
 	uint32_t config_size;      /* set by configure */

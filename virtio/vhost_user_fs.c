@@ -88,6 +88,8 @@ static int fs_configure(struct vhost_user_device *d, const struct qemu_opts *opt
 	cfg->num_request_queues = (uint32_t)nreq;
 	d->config_size = sizeof(*cfg);
 	d->num_queues = 1 + nreq;
+	snprintf(d->queues_from, sizeof(d->queues_from),
+		 "1 high-priority queue + num-request-queues=%lu", nreq);
 	d->queue_size = (uint16_t)qsize;
 	return 0;
 }

@@ -129,7 +129,7 @@ assert_virtiofsd_exits_0() {
 	fs_dev_args "$FS_SOCK" "num-request-queues=2"
 	boot_vm 512M "vmmtest.check=none" -smp 2 "${FS_ARGS[@]}"
 	assert_status 1
-	assert_stderr_line "vmm: error: " "char0" "2 queues"
+	assert_stderr_line "vmm: error: " "char0" "2 queues" "num-request-queues=2"
 }
 
 @test "chardev server=on,wait=on: the VMM listens, a back-end connects (virtiofsd cannot: test back-end)" {
