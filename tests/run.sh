@@ -32,25 +32,31 @@ fail_extra() {
 	failed=$((failed + 1))
 }
 
+# tap_line LINE: echoes a TAP line and counts it, into the totals and the
+# caller's locals plan, results and notok.
+tap_line() {
+	printf '%s\n' "$1"
+	if [[ $1 =~ ^not\ ok($|[[:space:]]) ]]; then
+		failed=$((failed + 1)) notok=$((notok + 1)) results=$((results + 1))
+	elif [[ $1 =~ ^ok($|[[:space:]]) ]]; then
+		results=$((results + 1))
+		if [[ $1 =~ \#[[:space:]]*[Ss][Kk][Ii][Pp] ]]; then
+			skipped=$((skipped + 1))
+		else
+			passed=$((passed + 1))
+		fi
+	elif [[ $1 =~ ^1\.\.([0-9]+) ]]; then
+		plan=$((plan + BASH_REMATCH[1]))
+	fi
+}
+
 # stage NAME CMD...: runs CMD, echoes and counts its TAP lines.
 stage() {
 	local name=$1 line status plan=0 results=0 notok=0
 	shift
 	echo "# $name"
 	while IFS= read -r line; do
-		printf '%s\n' "$line"
-		if [[ $line =~ ^not\ ok($|[[:space:]]) ]]; then
-			failed=$((failed + 1)) notok=$((notok + 1)) results=$((results + 1))
-		elif [[ $line =~ ^ok($|[[:space:]]) ]]; then
-			results=$((results + 1))
-			if [[ $line =~ \#[[:space:]]*[Ss][Kk][Ii][Pp] ]]; then
-				skipped=$((skipped + 1))
-			else
-				passed=$((passed + 1))
-			fi
-		elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
-			plan=$((plan + BASH_REMATCH[1]))
-		fi
+		tap_line "$line"
 	done < <(set +e; "$@" </dev/null; echo $? >"$tmp/status")
 	status=$(cat "$tmp/status")
 	if ((plan > results)); then
@@ -84,20 +90,8 @@ guest_stage() {
 				stalled=true
 				break
 			fi
-			((rc == 0)) || { [[ -z $line ]] || printf '%s\n' "$line"; break; }
-			printf '%s\n' "$line"
-			if [[ $line =~ ^not\ ok($|[[:space:]]) ]]; then
-				failed=$((failed + 1)) notok=$((notok + 1)) results=$((results + 1))
-			elif [[ $line =~ ^ok($|[[:space:]]) ]]; then
-				results=$((results + 1))
-				if [[ $line =~ \#[[:space:]]*[Ss][Kk][Ii][Pp] ]]; then
-					skipped=$((skipped + 1))
-				else
-					passed=$((passed + 1))
-				fi
-			elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
-				plan=$((plan + BASH_REMATCH[1]))
-			fi
+			((rc == 0)) || { [[ -z $line ]] || tap_line "$line"; break; }
+			tap_line "$line"
 		done
 		if $stalled; then
 			# TERM: tests/lab/run stops L1 and shows the end of its console.
