@@ -8,11 +8,12 @@
 #   inside ONE lab session, through tests/lab/maybe-run (directly on a host
 #   with VMX/SVM, in the lab otherwise; LAB=0/1 force it, see
 #   tests/lab/detect).
-# A new bench/NAME.sh is picked up by itself. Each benchmark prints its own
-# table and writes its raw figures under build/bench/. Environment is passed
-# through (into the lab too): BENCH_RUNS=N sets the runs per VMM of the
-# benchmarks that take --runs; BENCH_TIMEOUT=S bounds the lab session
-# (default: tests/lab/run's 1800 s).
+# A new bench/NAME.sh is picked up by itself (not bench/lib.sh, which the
+# benchmarks source). Each benchmark prints its own table and writes its raw
+# figures under build/bench/. Environment is passed through (into the lab
+# too): BENCH_RUNS=N sets the runs per VMM of the benchmarks that take
+# --runs; BENCH_TIMEOUT=S bounds the lab session (default: tests/lab/run's
+# 1800 s).
 #
 # Internal: bench/run.sh --here NAME... runs the named benchmarks right here
 # (that is what runs inside the lab).
@@ -48,12 +49,12 @@ if [[ ${1:-} == --here ]]; then
 	exit
 fi
 
-# Which benchmarks: every bench/*.sh but this one, in glob (name) order.
+# Which benchmarks: every bench/*.sh but this one and lib.sh, in name order.
 all=()
 for f in bench/*.sh; do
 	n=${f#bench/}
 	n=${n%.sh}
-	[[ $n == run ]] || all+=("$n")
+	[[ $n == run || $n == lib ]] || all+=("$n")
 done
 if (($#)); then
 	wanted=()
@@ -61,7 +62,7 @@ if (($#)); then
 		[[ $a == -* ]] && usage
 		a=${a#bench/}
 		a=${a%.sh}
-		[[ -x bench/$a.sh && $a != run ]] || { echo "$prog: no benchmark bench/$a.sh (have: ${all[*]})" >&2; exit 2; }
+		[[ -x bench/$a.sh && $a != run && $a != lib ]] || { echo "$prog: no benchmark bench/$a.sh (have: ${all[*]})" >&2; exit 2; }
 		wanted+=("$a")
 	done
 else
