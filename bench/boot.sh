@@ -32,6 +32,13 @@
 # every boot reads them from the same (page-cached) place. Raw runs and the table go to
 # build/bench/boot-<date>.log. Environment: VMM, QEMU, KERNEL, INITRD override
 # the binaries and guest; BENCH_RUNS sets the default of --runs.
+#
+# The PVH fast path: when the uncompressed ELF of the same kernel is there
+# (VMLINUX, default build/guest/vmlinux; `make guest` with lz4 installed),
+# our VMM and QEMU q35 also boot it through its PVH entry note (vmm-pvh,
+# qemu-q35-pvh: no decompressor, no real-mode setup), and a second table
+# sets vmm-pvh against q35 booting the bzImage (what QEMU users run) and
+# against q35 booting the same vmlinux.
 # shellcheck disable=SC2317  # functions called through lib.sh (take_turns, read_console, cleanup)
 set -uo pipefail
 
@@ -57,6 +64,8 @@ need_whole --warmup "$warmup"
 need_positive --timeout "$timeout" "whole seconds"
 
 need_guest
+vmlinux=${VMLINUX-$top/build/guest/vmlinux}
+[[ -r $vmlinux ]] || vmlinux=
 need_kvm
 open_log boot
 make_tmp boot
@@ -90,11 +99,21 @@ base=(-accel kvm -cpu host -nographic -no-reboot -nodefaults -serial stdio
 	-m 512M -smp 1 -object memory-backend-memfd,id=mem,size=512M
 	-kernel "$tmp/vmlinuz" -initrd "$tmp/initrd.img" -append "$params")
 names=(vmm qemu-q35 qemu-microvm)
-# cmd_<name without qemu-> are used through namerefs.
+# The command lines, cmd_<name without qemu-, - as _>, are used through
+# namerefs (cmd_var).
 # shellcheck disable=SC2034,SC2054
 cmd_vmm=("$tmp/vmm" -v -M q35,memory-backend=mem "${base[@]}")
 # shellcheck disable=SC2034,SC2054
 cmd_q35=("$qemu" -M q35,memory-backend=mem "${base[@]}")
+if [[ -n $vmlinux ]]; then
+	names=(vmm vmm-pvh qemu-q35 qemu-q35-pvh qemu-microvm)
+	base_pvh=("${base[@]}")
+	base_pvh[${#base_pvh[@]} - 5]=$tmp/vmlinux   # the -kernel argument
+	# shellcheck disable=SC2034,SC2054
+	cmd_vmm_pvh=("$tmp/vmm" -v -M q35,memory-backend=mem "${base_pvh[@]}")
+	# shellcheck disable=SC2034,SC2054
+	cmd_q35_pvh=("$qemu" -M q35,memory-backend=mem "${base_pvh[@]}")
+fi
 # microvm: no option ROMs (qboot loads the kernel itself), no RTC; ACPI on
 # (the default; spelled out) because the Debian kernel finds no MP table.
 # shellcheck disable=SC2034,SC2054
@@ -123,7 +142,9 @@ boot_line() {
 # boot NAME ROUND MEASURE: one boot, results into res[] when MEASURE=1.
 boot() {
 	local name=$1 round=$2 measure=$3
-	local -n cmd=cmd_${name#qemu-}
+	local cmd_name
+	cmd_name=$(cmd_var "$name")
+	local -n cmd=$cmd_name
 	local err=$tmp/err stampf=$tmp/stamp out='' fd
 	local t0 t_marker='' t_exit uptime='' rc
 	local rss_anon='' rss_file='' rss_shmem='' vm_rss='' hwm=''
@@ -198,8 +219,8 @@ boot() {
 echo "boot benchmark ($where): ${#names[@]} VMMs x $runs runs (+$warmup warm-up), log $log"
 take_turns "$warmup" "$runs" boot
 
-# ---- the table ----
-cols=("${names[@]}")
+# ---- the tables ----
+cols=(vmm qemu-q35 qemu-microvm)
 label_w=32 val_w=(9 9 12) ratio_w=(8 11)
 rss_v=$(median vmm:rss 1024)
 first_v=$(median vmm:first 1e3)
@@ -223,6 +244,22 @@ table=$(
 	echo "Reference (lab, earlier, medians of 5): launch -> exit q35 11.8 s, microvm 14.6 s, kvmtool 9.3 s;"
 	echo "  before the kernel clock q35 6.4 s, kvmtool 3.4 s; overhead RSS q35 49 MB, kvmtool 2.1 MB."
 	[[ $where == native ]] || echo "In the lab only ratios against the peers of the same run count."
+	if [[ -n $vmlinux ]]; then
+		cols=(vmm-pvh qemu-q35 qemu-q35-pvh)
+		val_w=(9 9 12) ratio_w=(11 15)
+		pair vmm-pvh:wall qemu-q35:wall
+		wall_ratio=$pr
+		echo
+		echo "PVH fast path: the same kernel as an uncompressed ELF (${vmlinux##*/}) booted through its PVH entry;"
+		echo "q35 boots the bzImage as above, q35-pvh the same ELF (QEMU's pvh.bin option ROM)"
+		header_row
+		row "launch -> exit (s)" wall 1e6 2 "vmm-pvh/q35 <= 0.50: $(verdict "$wall_ratio" le 0.5) ($wall_ratio)"
+		row "launch -> boot-complete (s)" marker 1e6 2 ""
+		row "guest uptime at marker (s)" uptime 1e6 2 ""
+		row "before guest kernel clock (s)" before 1e6 2 ""
+		row "overhead RSS anon+file (MiB)" rss 1024 1 ""
+		row "launch -> 1st KVM_RUN (ms)" first 1e3 1 ""
+	fi
 )
 {
 	echo

@@ -99,6 +99,9 @@ copy_guest() {
 	if ! cp "$kernel" "$tmp/vmlinuz" || ! cp "$initrd" "$tmp/initrd.img" || ! cp "$vmm" "$tmp/vmm"; then
 		die "cannot copy the guest and VMM to $tmp"
 	fi
+	if [[ -n ${vmlinux:-} ]] && ! cp "$vmlinux" "$tmp/vmlinux"; then
+		die "cannot copy $vmlinux to $tmp"
+	fi
 }
 
 # Log header lines shared by the benchmarks.
@@ -108,12 +111,19 @@ log_host() {
 log_guest() {
 	echo "# guest: $kernel ($(cat "$top/build/guest/kernel-version" 2>/dev/null || echo '?')), $initrd"
 }
-# log_cmds NAME...: the command line of each, from the array cmd_<NAME
-# without qemu->.
+# cmd_var NAME: the name of the array holding NAME's command line:
+# cmd_<NAME without qemu-, with - as _>.
+cmd_var() {
+	local n=${1#qemu-}
+	echo "cmd_${n//-/_}"
+}
+
+# log_cmds NAME...: the command line of each (see cmd_var).
 log_cmds() {
-	local n
+	local n cn
 	for n; do
-		declare -n c=cmd_${n#qemu-}
+		cn=$(cmd_var "$n")
+		declare -n c=$cn
 		echo "# $n: ${c[*]}"
 		unset -n c
 	done

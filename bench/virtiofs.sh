@@ -258,7 +258,9 @@ fs_line() {
 # run_one NAME ROUND: one boot of VMM NAME with a fresh virtiofsd.
 run_one() {
 	local name=$1 round=$2 fd why='' rc deadline t0 out=''
-	local -n cmd=cmd_${name#qemu-}
+	local cmd_name
+	cmd_name=$(cmd_var "$name")
+	local -n cmd=$cmd_name
 	cur=$name cur_round=$round
 	rm -rf "$tmp/share" "$sock" "$tmp/in"
 	mkdir -p "$tmp/share"
