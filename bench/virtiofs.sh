@@ -46,6 +46,7 @@ sizes="64 256"
 # KVM on TCG), so the lab's default is smaller.
 files=10000
 [[ ${LAB_INSIDE:-} != 1 ]] || files=2000
+files=${BENCH_FS_FILES:-$files}
 timeout=900
 only=
 log=
@@ -54,7 +55,7 @@ usage() {
 	echo "  --runs N      runs per VMM, taking turns (default 1, or \$BENCH_FS_RUNS)" >&2
 	echo "  --mb LIST     file sizes in MiB for the write/read phases (default \"64 256\");" >&2
 	echo "                the exit-growth target compares the first and the last" >&2
-	echo "  --files N     files for the metadata phase (default 10000, 2000 in the lab; 0 skips it)" >&2
+	echo "  --files N     files for the metadata phase (default 10000, 2000 in the lab, or \$BENCH_FS_FILES; 0 skips it)" >&2
 	echo "  --only NAME   just one of vmm, qemu-q35 (no ratios then)" >&2
 	echo "  --timeout S   give up on a VM after S seconds (default 900)" >&2
 	echo "  --log FILE    raw runs and table (default build/bench/virtiofs-DATE.log)" >&2
