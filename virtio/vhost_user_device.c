@@ -157,12 +157,14 @@ static void on_backend_hup(void *opaque, uint32_t events)
 		virtio_pci_set_needs_reset(&d->vp);
 }
 
-/* Whether the backend hung up its main socket (without reading it). */
-static bool backend_hung_up(struct vhost_user_device *d)
+/* Whether the backend hung up its main socket (without reading it),
+ * waiting up to wait_ms for it to happen. */
+static bool backend_hung_up(struct vhost_user_device *d, int wait_ms)
 {
 	struct pollfd p = { .fd = d->vu.fd, .events = POLLRDHUP };
 
-	return d->vu.fd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+	return d->vu.fd < 0 ||
+	       (poll(&p, 1, wait_ms) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
 }
 
 static void on_backend_req(void *opaque, uint32_t events)
@@ -177,9 +179,11 @@ static void on_backend_req(void *opaque, uint32_t events)
 	if (ret == -ENOTCONN || ret == -EPROTO) {
 		loop_del(d->loop, &d->req_watch);
 		d->req_watching = false;
-		/* A dying backend closes both sockets; say it once, as the
-		 * loss of the backend. */
-		if (backend_hung_up(d))
+		/* A dying backend closes both sockets, the request channel
+		 * possibly a moment before the main one: give that moment
+		 * (this is a rare error path), and say it once, as the loss of
+		 * the backend. */
+		if (backend_hung_up(d, 200))
 			needs_reset = backend_lost_locked(d, "disconnected");
 		else
 			pr_warn("%s (chardev %s): backend request channel closed: %s",
