@@ -5,24 +5,15 @@
 
 bats_require_minimum_version 1.5.0   # run -N
 
-TOP=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd -P)
+load helpers
 RUN=$TOP/tests/lab/run
 
 setup_file() {
-	# Hold the lab lock for the whole file (unless our caller does, as
-	# tests/run.sh does): the timings here must not include waiting for other
-	# lab runs on the machine.
-	if [[ ${LAB_LOCK:-1} != 0 ]]; then
-		exec {LAB_LOCK_FD}>>"$("$TOP/tests/lab/lock" --path)"
-		flock "$LAB_LOCK_FD"
-		export LAB_LOCK=0
-	fi
+	hold_lab_lock
 }
 
 setup() {
-	# Inside the checkout: the only host directory the lab writes to.
-	mkdir -p "$TOP/build/tmp"
-	T=$(mktemp -d "$TOP/build/tmp/lab-run.XXXXXX")
+	make_t lab-run
 }
 
 teardown() {

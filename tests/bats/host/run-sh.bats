@@ -3,21 +3,14 @@
 # deadline inside the lab (as a locked-up L1 does) costs TEST_STALL seconds,
 # fails by name, and the files after it still run. Boots the lab twice.
 
-TOP=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd -P)
+load helpers
 
 setup_file() {
-	# As in lab-run.bats: hold the lab lock unless our caller does.
-	if [[ ${LAB_LOCK:-1} != 0 ]]; then
-		exec {LAB_LOCK_FD}>>"$("$TOP/tests/lab/lock" --path)"
-		flock "$LAB_LOCK_FD"
-		export LAB_LOCK=0
-	fi
+	hold_lab_lock
 }
 
 setup() {
-	# In the checkout: the lab sees nothing else of the host's files it writes.
-	mkdir -p "$TOP/build/tmp"
-	T=$(mktemp -d "$TOP/build/tmp/run-sh.XXXXXX")
+	make_t run-sh
 }
 
 teardown() {
