@@ -84,9 +84,11 @@ virtiofsd=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 need_kvm
 open_log virtiofs
 make_tmp fs
-vm_pid='' fsd_pid='' perf_pid=''
+vm_pid='' fsd_pid='' perf_pid='' keeper_pids=''
 on_cleanup() {
 	[[ -z $perf_pid ]] || kill -KILL "$perf_pid" 2>/dev/null
+	# shellcheck disable=SC2086  # a list of pids
+	[[ -z $keeper_pids ]] || kill -KILL $keeper_pids 2>/dev/null
 	[[ -z $vm_pid ]] || kill -KILL "$vm_pid" 2>/dev/null
 	[[ -z $fsd_pid ]] || kill -KILL -- "-$fsd_pid" 2>/dev/null
 }
@@ -97,6 +99,17 @@ trap '' PIPE
 have_perf=0
 if command -v perf >/dev/null && perf stat -e kvm:kvm_userspace_exit -x, -o "$tmp/perf-probe" -- true 2>"$tmp/perf-probe.err"; then
 	have_perf=1
+	# Creating and closing the phases' perf events flips static keys (the
+	# KVM tracepoints, the scheduler's perf hooks), which patches kernel
+	# text; under the lab's multi-threaded TCG that patching can lock L1
+	# up (seen in the metadata phase; see tests/lab/kvm-hold.c). One idle
+	# perf session with the same events, on a sleeping process, for the
+	# whole run keeps those keys on, so the phases patch nothing.
+	sleep infinity >/dev/null 2>&1 &
+	keeper_pids=$!
+	perf stat -e task-clock,kvm:kvm_userspace_exit,kvm:kvm_exit -p "$keeper_pids" -o /dev/null \
+		</dev/null >/dev/null 2>&1 &
+	keeper_pids+=" $!"
 else
 	echo "$prog: perf stat -e kvm:kvm_userspace_exit does not work here: no exit counts, CPU time from /proc:" >&2
 	cat "$tmp/perf-probe.err" >&2
