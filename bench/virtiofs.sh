@@ -110,6 +110,8 @@ if command -v perf >/dev/null && perf stat -e kvm:kvm_userspace_exit -x, -o "$tm
 	perf stat -e task-clock,kvm:kvm_userspace_exit,kvm:kvm_exit -p "$keeper_pids" -o /dev/null \
 		</dev/null >/dev/null 2>&1 &
 	keeper_pids+=" $!"
+	# Killed at exit by pid; not jobs bash should report on.
+	disown -a
 else
 	echo "$prog: perf stat -e kvm:kvm_userspace_exit does not work here: no exit counts, CPU time from /proc:" >&2
 	cat "$tmp/perf-probe.err" >&2

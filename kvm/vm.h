@@ -23,6 +23,10 @@ struct vm {
 	struct bus mmio;
 	struct irq_routing routing;
 	struct guest_ram *ram;
+	/* KVM_CAP_IOEVENTFD_ANY_LENGTH: a zero-length MMIO ioeventfd matches
+	 * any write at its address, and KVM signals it without decoding the
+	 * instruction (its fast MMIO path). */
+	bool ioeventfd_any_length;
 
 	/* The first stop request wins; the main loop waits on stop_fd. */
 	pthread_mutex_t stop_lock;

@@ -37,18 +37,23 @@ static uint64_t notify_addr(const struct virtio_pci *vp, unsigned q)
 }
 
 /* Kicks go straight from the guest's notify write to the backend's kick
- * eventfd. 2 bytes: Linux writes the queue index with iowrite16; any
- * other width still works through virtio_notify_write(). */
+ * eventfd. Every queue has an address of its own, so the value written does
+ * not matter: where KVM allows it the ioeventfd has length 0, which KVM
+ * serves on its fast MMIO path without decoding the guest's instruction
+ * (as QEMU registers it; it matters most nested). Otherwise 2 bytes, the
+ * width Linux writes (iowrite16); other widths then still work through the
+ * BAR handler. */
 static void set_ioeventfds(struct virtio_pci *vp, bool assign)
 {
-	unsigned q;
+	unsigned q, len;
 	int ret;
 
 	if (!vp->vm || vp->notify_base == PCI_BAR_UNMAPPED)
 		return;
+	len = vp->vm->ioeventfd_any_length ? 0 : 2;
 	for (q = 0; q < vp->desc.num_queues; q++) {
-		ret = assign ? ioeventfd_assign(vp->vm, vp->queues[q].kick_fd, notify_addr(vp, q), 2, false, -1)
-			     : ioeventfd_deassign(vp->vm, vp->queues[q].kick_fd, notify_addr(vp, q), 2, false, -1);
+		ret = assign ? ioeventfd_assign(vp->vm, vp->queues[q].kick_fd, notify_addr(vp, q), len, false, -1)
+			     : ioeventfd_deassign(vp->vm, vp->queues[q].kick_fd, notify_addr(vp, q), len, false, -1);
 		if (ret < 0)
 			pr_warn("%s: queue %u notify ioeventfd: %s (kicks will be slower)",
 				vp->desc.name, q, strerror(-ret));
