@@ -52,17 +52,23 @@ tap_line() {
 
 # stage NAME CMD...: runs CMD, echoes and counts its TAP lines.
 stage() {
-	local name=$1 line status plan=0 results=0 notok=0
+	local name=$1 line plan=0 results=0 notok=0
 	shift
 	echo "# $name"
 	while IFS= read -r line; do
 		tap_line "$line"
 	done < <(set +e; "$@" </dev/null; echo $? >"$tmp/status")
-	status=$(cat "$tmp/status")
+	stage_end "$name" "$(cat "$tmp/status")"
+}
+
+# stage_end NAME STATUS: a stage that exited non-zero without a "not ok", or
+# reported fewer tests than its plan, fails too (the caller's locals plan,
+# results, notok).
+stage_end() {
 	if ((plan > results)); then
-		fail_extra "$name: $((plan - results)) of $plan tests did not report (exit status $status)"
-	elif ((status != 0 && notok == 0)); then
-		fail_extra "$name: exited with status $status"
+		fail_extra "$1: $((plan - results)) of $plan tests did not report (exit status $2)"
+	elif (($2 != 0 && notok == 0)); then
+		fail_extra "$1: exited with status $2"
 	fi
 }
 
@@ -70,8 +76,8 @@ stage() {
 # under the stall watchdog; on a stall, again from the file after the one
 # that stalled. Counts like stage.
 guest_stage() {
-	local files=("$@") counts=() f i n line status pid stalled rc out
-	local stall=${TEST_STALL:-600} where
+	local files=("$@") counts=() f i n k line status pid stalled rc out name before
+	local stall=${TEST_STALL:-600} where plan results notok
 	for f in "${files[@]}"; do
 		n=$(bats --count "$f" 2>/dev/null) || n=0
 		counts+=("$n")
@@ -79,8 +85,7 @@ guest_stage() {
 	while ((${#files[@]})); do
 		where=$(tests/lab/detect) || { fail_extra "tests/lab/detect failed"; return; }
 		echo "# bats ($where): ${files[*]}"
-		local plan=0 results=0 notok=0
-		stalled=false
+		plan=0 results=0 notok=0 stalled=false
 		exec {out}< <(set +e; exec tests/lab/maybe-run --timeout "${TEST_TIMEOUT:-1800}" -- \
 			bats --tap "${files[@]}" </dev/null)
 		pid=$!
@@ -99,7 +104,7 @@ guest_stage() {
 			wait "$pid" 2>/dev/null || true
 			exec {out}<&-
 			# Which file and which of its tests was running.
-			local before=0 k=0
+			before=0
 			for ((i = 0; i < ${#files[@]}; i++)); do
 				((results < before + counts[i])) && break
 				before=$((before + counts[i]))
@@ -109,7 +114,6 @@ guest_stage() {
 				return
 			fi
 			k=$((results - before + 1))
-			local name
 			name=$(grep -E '^@test ' "${files[i]}" | sed -n "${k}p" | sed -E 's/^@test +"(.*)" *\{.*/\1/')
 			fail_extra "${files[i]} test $k${name:+ ($name)} stopped: no output for ${stall}s (session killed)"
 			if ((counts[i] > k)); then
@@ -121,11 +125,7 @@ guest_stage() {
 		fi
 		wait "$pid" && status=0 || status=$?
 		exec {out}<&-
-		if ((plan > results)); then
-			fail_extra "bats ($where): $((plan - results)) of $plan tests did not report (exit status $status)"
-		elif ((status != 0 && notok == 0)); then
-			fail_extra "bats ($where): exited with status $status"
-		fi
+		stage_end "bats ($where)" "$status"
 		break
 	done
 }
