@@ -3,17 +3,17 @@
  *
  * Why: when the first VM of a machine is created or the last one destroyed,
  * KVM enables or disables SVM on every CPU through IPIs and waits for them
- * (hardware_enable_all/hardware_disable_all), and a LAPIC that is created,
- * enabled or freed flips the static keys apic_sw_disabled/apic_hw_disabled,
- * which patches kernel text through int3 breakpoints and more IPIs. Under
- * QEMU 7.2's multi-threaded TCG that patching now and then leaves one L1 CPU
- * looping on a stale int3 forever while another waits for it with
- * interrupts on: L1 locks up for good (seen about once in 30-50 L2 boots,
- * with QEMU as the L2 VMM as with ours; soft lockup in kvm_destroy_vm ->
- * on_each_cpu_cond_mask, the other CPU in exc_int3). With one VM and one
- * software-disabled LAPIC always alive, neither count ever crosses zero, so
- * starting and stopping guests no longer patches L1's kernel or sends those
- * IPIs. */
+ * (hardware_enable_all/hardware_disable_all), and flips static keys: the
+ * scheduler's preempt-notifier key, and for LAPICs apic_sw_disabled and
+ * apic_hw_disabled. Flipping a key patches kernel text through int3
+ * breakpoints. Under QEMU 7.2's multi-threaded TCG that patching now and
+ * then leaves one L1 CPU looping on a stale int3 (seen in exc_int3, and at
+ * the patched NOP in __schedule) while another waits for it in
+ * kvm_destroy_vm -> on_each_cpu_cond_mask: L1 locks up for good, about once
+ * in 25-50 L2 boots, with QEMU as the L2 VMM as with ours. With one VM and
+ * one software-disabled LAPIC always alive, none of those counts crosses
+ * zero, so starting and stopping guests patches nothing and sends none of
+ * those IPIs. */
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -22,29 +22,26 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+static int fail(const char *what)
+{
+	fprintf(stderr, "kvm-hold: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
 int main(void)
 {
-	int kvm, vm, vcpu;
+	int kvm, vm;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0) {
-		fprintf(stderr, "kvm-hold: /dev/kvm: %s\n", strerror(errno));
-		return 1;
-	}
+	if (kvm < 0)
+		return fail("/dev/kvm");
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0) {
-		fprintf(stderr, "kvm-hold: KVM_CREATE_VM: %s\n", strerror(errno));
-		return 1;
-	}
-	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) {
-		fprintf(stderr, "kvm-hold: KVM_CREATE_IRQCHIP: %s\n", strerror(errno));
-		return 1;
-	}
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0) {
-		fprintf(stderr, "kvm-hold: KVM_CREATE_VCPU: %s\n", strerror(errno));
-		return 1;
-	}
+	if (vm < 0)
+		return fail("KVM_CREATE_VM");
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0)
+		return fail("KVM_CREATE_IRQCHIP");
+	if (ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
+		return fail("KVM_CREATE_VCPU");
 	/* Never runs; just stays. */
 	for (;;)
 		pause();
