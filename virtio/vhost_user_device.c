@@ -371,12 +371,12 @@ int vhost_user_device_create(struct vhost_user_device *d,
 	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, d->num_queues,
 			     type->features | (1ULL << VIRTIO_F_VERSION_1), protocol);
 	if (ret < 0) {
-		bool too_many = d->vdev.max_queues && d->vdev.max_queues < d->num_queues &&
-				d->queues_from[0];
+		char why[sizeof(d->queues_from) + 3] = "";
 
-		snprintf(err, errlen, "-device %s (chardev %s): %s%s%s%s", type->name, id,
-			 vhost_dev_error(&d->vdev), too_many ? " (" : "",
-			 too_many ? d->queues_from : "", too_many ? ")" : "");
+		if (d->vdev.max_queues && d->vdev.max_queues < d->num_queues && d->queues_from[0])
+			snprintf(why, sizeof(why), " (%s)", d->queues_from);
+		snprintf(err, errlen, "-device %s (chardev %s): %s%s", type->name, id,
+			 vhost_dev_error(&d->vdev), why);
 		return ret;
 	}
 	d->vdev_initialized = true;
