@@ -88,6 +88,7 @@ static void raise_config_irq_locked(struct virtio_pci *vp)
 {
 	vp->config_generation++;
 	vp->isr |= VIRTIO_PCI_ISR_CONFIG;
+	vp->config_irq_unread = true;
 	if (vp->msix_config != VIRTIO_MSI_NO_VECTOR)
 		msix_notify(&vp->msix, vp->msix_config);
 }
@@ -107,6 +108,7 @@ static void reset_locked(struct virtio_pci *vp)
 	vp->queue_select = 0;
 	vp->status = 0;
 	vp->isr = 0;
+	vp->config_irq_unread = false;
 	for (q = 0; q < vp->desc.num_queues; q++) {
 		struct virtio_pci_queue *vq = &vp->queues[q];
 
@@ -135,6 +137,35 @@ static bool features_acceptable(const struct virtio_pci *vp)
 	return true;
 }
 
+static bool ring_aligned(const struct virtio_pci *vp, unsigned q, const char *what,
+			 uint64_t gpa, unsigned align)
+{
+	if (gpa % align == 0)
+		return true;
+	pr_warn("%s: queue %u: %s at 0x%llx is not %u-byte aligned; refusing DRIVER_OK",
+		vp->desc.name, q, what, (unsigned long long)gpa, align);
+	return false;
+}
+
+/* The split ring's alignment (virtio 1.x 2.7), checked here once for every
+ * path that reads the rings: the backend's, and the VMM's own when it
+ * serves a queue after losing the backend. */
+static bool queues_acceptable(const struct virtio_pci *vp)
+{
+	unsigned q;
+
+	for (q = 0; q < vp->desc.num_queues; q++) {
+		const struct virtio_pci_queue *vq = &vp->queues[q];
+
+		if (vq->enabled &&
+		    !(ring_aligned(vp, q, "descriptor table", vq->desc, 16) &&
+		      ring_aligned(vp, q, "available ring", vq->avail, 2) &&
+		      ring_aligned(vp, q, "used ring", vq->used, 4)))
+			return false;
+	}
+	return true;
+}
+
 static void write_status(struct virtio_pci *vp, uint8_t v)
 {
 	uint8_t old = vp->status;
@@ -157,7 +188,8 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 		vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 		return;
 	}
-	ret = vp->desc.ops->start ? vp->desc.ops->start(vp) : 0;
+	ret = !queues_acceptable(vp) ? -EINVAL
+	      : vp->desc.ops->start ? vp->desc.ops->start(vp) : 0;
 	if (ret < 0) {
 		vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 		raise_config_irq_locked(vp);
@@ -215,16 +247,19 @@ static void common_snapshot(struct virtio_pci *vp, uint8_t *b)
 	}
 }
 
-static void set_half(uint64_t *field, unsigned off_in_field, uint32_t v, unsigned len)
+/* A 64-bit field written as two 32-bit halves (what the spec asks drivers
+ * for) or whole; a whole write must start at the field. */
+static void set_field(uint64_t *field, unsigned off_in_field, uint64_t v, unsigned len)
 {
 	if (len == 8) {
-		memcpy(field, &(uint64_t){ v }, 8);
+		if (off_in_field == 0)
+			*field = v;
 		return;
 	}
 	if (off_in_field == 0)
-		*field = (*field & 0xffffffff00000000ULL) | v;
+		*field = (*field & 0xffffffff00000000ULL) | (uint32_t)v;
 	else
-		*field = (*field & 0xffffffffULL) | ((uint64_t)v << 32);
+		*field = (*field & 0xffffffffULL) | ((uint64_t)(uint32_t)v << 32);
 }
 
 static void common_write(struct virtio_pci *vp, unsigned off, const void *data, unsigned len)
@@ -244,7 +279,7 @@ static void common_write(struct virtio_pci *vp, unsigned off, const void *data, 
 		/* Features are fixed once FEATURES_OK is set. */
 		if (vp->status & VIRTIO_CONFIG_S_FEATURES_OK || vp->driver_feature_select > 1)
 			return;
-		set_half(&vp->driver_features, 4 * vp->driver_feature_select, (uint32_t)v, 4);
+		set_field(&vp->driver_features, 4 * vp->driver_feature_select, v, 4);
 		return;
 	case CC_MSIX:
 		vp->msix_config = checked_vector(vp, (uint16_t)v);
@@ -272,13 +307,13 @@ static void common_write(struct virtio_pci *vp, unsigned off, const void *data, 
 			vq->enabled = true;
 		return;
 	case CC_QDESC: case CC_QDESC + 4:
-		set_half(&vq->desc, off - CC_QDESC, (uint32_t)v, len);
+		set_field(&vq->desc, off - CC_QDESC, v, len);
 		return;
 	case CC_QAVAIL: case CC_QAVAIL + 4:
-		set_half(&vq->avail, off - CC_QAVAIL, (uint32_t)v, len);
+		set_field(&vq->avail, off - CC_QAVAIL, v, len);
 		return;
 	case CC_QUSED: case CC_QUSED + 4:
-		set_half(&vq->used, off - CC_QUSED, (uint32_t)v, len);
+		set_field(&vq->used, off - CC_QUSED, v, len);
 		return;
 	}
 	pr_debug("%s: ignored common config write at 0x%x (%u bytes)", vp->desc.name, off, len);
@@ -300,6 +335,8 @@ static void virtio_bar_access(struct virtio_pci *vp, uint64_t off, void *data,
 		} else {
 			common_snapshot(vp, snap);
 			memcpy(data, snap + off, len);
+			if (off <= CC_CFGGEN && off + len > CC_CFGGEN)
+				vp->config_irq_unread = false;
 		}
 	} else if (off < VIRTIO_PCI_DEVICE_OFF) {
 		if (is_write)
@@ -309,6 +346,7 @@ static void virtio_bar_access(struct virtio_pci *vp, uint64_t off, void *data,
 			/* Reading ISR acknowledges it. */
 			*(uint8_t *)data = vp->isr;
 			vp->isr = 0;
+			vp->config_irq_unread = false;
 		}
 	} else if (off < VIRTIO_PCI_NOTIFY_OFF) {
 		unsigned coff = off - VIRTIO_PCI_DEVICE_OFF;
@@ -321,11 +359,13 @@ static void virtio_bar_access(struct virtio_pci *vp, uint64_t off, void *data,
 		if (is_write) {
 			if (vp->desc.ops->config_write)
 				vp->desc.ops->config_write(vp, coff, data, len);
-		} else if (vp->desc.ops->config_read) {
-			vp->desc.ops->config_read(vp, coff, data, len);
-		} else {
-			memset(data, 0, len);
+			return;
 		}
+		vp->config_irq_unread = false;
+		if (vp->desc.ops->config_read)
+			vp->desc.ops->config_read(vp, coff, data, len);
+		else
+			memset(data, 0, len);
 	} else {
 		unsigned q = (off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT;
 
@@ -367,7 +407,7 @@ static void pci_cfg_cap_access(struct pci_dev *dev, unsigned off, unsigned len, 
 	if (off + len <= 16 || off >= 20)
 		return;   /* not the data bytes */
 	if (bar != VIRTIO_PCI_BAR || (blen != 1 && blen != 2 && blen != 4) ||
-	    boff + blen > VIRTIO_PCI_BAR_SIZE || boff % blen)
+	    (uint64_t)boff + blen > VIRTIO_PCI_BAR_SIZE || boff % blen)
 		return;
 	if (is_write) {
 		v = pci_cfg_get(dev, cap + 16, 4);
@@ -520,13 +560,18 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 
 void virtio_pci_config_changed_locked(struct virtio_pci *vp)
 {
-	raise_config_irq_locked(vp);
+	if (!vp->config_irq_unread) {
+		raise_config_irq_locked(vp);
+		return;
+	}
+	vp->config_generation++;
+	vp->isr |= VIRTIO_PCI_ISR_CONFIG;
 }
 
 void virtio_pci_config_changed(struct virtio_pci *vp)
 {
 	pci_dev_lock(&vp->pci);
-	raise_config_irq_locked(vp);
+	virtio_pci_config_changed_locked(vp);
 	pci_dev_unlock(&vp->pci);
 }
 

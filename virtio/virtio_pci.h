@@ -41,7 +41,9 @@ struct virtio_pci;
 
 struct virtio_dev_ops {
 	/* DRIVER_OK was set: the device (its backend) takes the queues over.
-	 * Non-zero: the transport sets DEVICE_NEEDS_RESET. */
+	 * Every enabled queue has been checked: size set, rings aligned as
+	 * the split ring needs (desc 16, avail 2, used 4). Non-zero: the
+	 * transport sets DEVICE_NEEDS_RESET. */
 	int (*start)(struct virtio_pci *vp);
 	/* Undo start: the driver reset the device or the VM is going away. */
 	void (*stop)(struct virtio_pci *vp);
@@ -88,6 +90,10 @@ struct virtio_pci {
 	uint8_t status;
 	uint8_t config_generation;
 	uint8_t isr;
+	/* A config-change interrupt was raised and the driver has not looked
+	 * at the config space (or ISR) since: the next change only bumps the
+	 * generation, which the driver's read will see anyway. */
+	bool config_irq_unread;
 	bool started;
 	uint64_t notify_base;      /* where the notify region is mapped */
 	struct virtio_pci_queue *queues;
@@ -103,7 +109,9 @@ int virtio_pci_init(struct virtio_pci *vp, struct vm *vm,
 void virtio_pci_destroy(struct virtio_pci *vp);
 
 /* The device configuration changed (a backend said so): bump the
- * generation and raise the config interrupt. Takes the device lock. */
+ * generation and raise the config interrupt, unless the driver has not yet
+ * looked at the previous one (so a backend cannot flood the guest with
+ * interrupts). Takes the device lock. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
 void virtio_pci_config_changed_locked(struct virtio_pci *vp);
 /* The device cannot go on (backend lost): DEVICE_NEEDS_RESET and the config

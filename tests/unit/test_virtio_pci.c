@@ -189,6 +189,103 @@ int main(void)
 	ok(&t, (status() & VIRTIO_CONFIG_S_NEEDS_RESET) && !vp.started,
 	   "a failing start leaves the device needing a reset");
 
+	/* A 64-bit write of a ring address keeps its high half. */
+	set_status(0);
+	wr(0x16, 0, 2);
+	wr(0x20, 0x123456789000ULL, 8);
+	wr(0x28, 0xabcd00002000ULL, 8);
+	ok(&t, vp.queues[0].desc == 0x123456789000ULL && vp.queues[0].avail == 0xabcd00002000ULL,
+	   "an 8-byte queue_desc / queue_driver write is stored whole (0x%llx)",
+	   (unsigned long long)vp.queues[0].desc);
+	wr(0x24, 0x5555555566666666ULL, 8);
+	ok(&t, vp.queues[0].desc == 0x123456789000ULL,
+	   "an 8-byte write into the middle of a field is ignored");
+
+	/* Misaligned rings are refused at DRIVER_OK, before the device sees them. */
+	st.start_ret = 0;
+	st.starts = 0;
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	wr(0x08, 1, 4);
+	wr(0x0c, 1, 4);
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	wr(0x16, 0, 2);
+	wr(0x20, 0x10008, 8);   /* desc: 8-byte aligned only */
+	wr(0x28, 0x11000, 8);
+	wr(0x30, 0x12000, 8);
+	wr(0x1c, 1, 2);
+	set_status(status() | VIRTIO_CONFIG_S_DRIVER_OK);
+	ok(&t, st.starts == 0 && !vp.started && (status() & VIRTIO_CONFIG_S_NEEDS_RESET),
+	   "a descriptor table not 16-byte aligned: DRIVER_OK refused, NEEDS_RESET, no start");
+	set_status(0);
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	wr(0x08, 1, 4);
+	wr(0x0c, 1, 4);
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	wr(0x16, 0, 2);
+	wr(0x20, 0x10000, 8);
+	wr(0x28, 0x11001, 8);   /* avail: odd */
+	wr(0x30, 0x12000, 8);
+	wr(0x1c, 1, 2);
+	set_status(status() | VIRTIO_CONFIG_S_DRIVER_OK);
+	ok(&t, st.starts == 0 && (status() & VIRTIO_CONFIG_S_NEEDS_RESET),
+	   "an odd available ring address: refused");
+	set_status(0);
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	wr(0x08, 1, 4);
+	wr(0x0c, 1, 4);
+	set_status(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	wr(0x16, 0, 2);
+	wr(0x20, 0x10000, 8);
+	wr(0x28, 0x11002, 8);
+	wr(0x30, 0x12004, 8);
+	wr(0x1c, 1, 2);
+	set_status(status() | VIRTIO_CONFIG_S_DRIVER_OK);
+	ok(&t, st.starts == 1 && vp.started, "rings at their minimum alignment (16, 2, 4) start");
+
+	/* Config changes: one interrupt until the driver looks, so that a
+	 * backend cannot flood the guest with them. */
+	wr(0x10, 2, 2);
+	{
+		int vfd = msix_vector_fd(&vp.msix, 2);
+		uint8_t gen = rd(0x15, 1);
+		eventfd_t n = 0;
+		int i;
+
+		while (eventfd_read(vfd, &n) == 0)
+			;
+		rd(VIRTIO_PCI_ISR_OFF, 1);
+		for (i = 0; i < 5; i++)
+			virtio_pci_config_changed(&vp);
+		n = 0;
+		eventfd_read(vfd, &n);
+		ok(&t, rd(0x15, 1) == (uint8_t)(gen + 5) && n == 1,
+		   "five config changes before the driver looks: generation +5, one interrupt (%llu)",
+		   (unsigned long long)n);
+		rd(VIRTIO_PCI_DEVICE_OFF, 4);
+		virtio_pci_config_changed(&vp);
+		n = 0;
+		eventfd_read(vfd, &n);
+		ok(&t, n == 1, "after the driver read the config space, the next change interrupts");
+		rd(0x15, 1);
+		virtio_pci_config_changed(&vp);
+		n = 0;
+		eventfd_read(vfd, &n);
+		ok(&t, n == 1, "as after it read config_generation");
+		virtio_pci_set_needs_reset(&vp);
+		n = 0;
+		eventfd_read(vfd, &n);
+		ok(&t, n == 1, "NEEDS_RESET interrupts whether or not the driver looked");
+	}
+
+	/* The PCI access window: an offset near 4 GiB must not wrap past the
+	 * BAR check (the data register keeps what it held). */
+	pci_bus_cfg_write(&pbus, devfn, cap + 8, 4, 0x12);
+	pci_bus_cfg_write(&pbus, devfn, cap + 12, 4, 2);
+	cfg_rd(cap + 16, 4);
+	pci_bus_cfg_write(&pbus, devfn, cap + 8, 4, 0xfffffffe);
+	ok(&t, (cfg_rd(cap + 16, 4) & 0xffff) == 2,
+	   "an offset whose end wraps 32 bits is refused by the PCI access capability");
+
 	virtio_pci_destroy(&vp);
 	pci_bus_destroy(&pbus);
 	bus_destroy(&pio);
