@@ -44,11 +44,21 @@ static void fail_pending(struct vhost_user_dead_queue *dq)
 	struct virtqueue *vq = &dq->vq;
 	struct vq_elem e;
 	uint16_t old_used = vq->used_idx;
-	int ret;
+	/* One ring's worth per wake-up: a guest refilling the queue as fast
+	 * as it is drained must not keep the event loop here. */
+	unsigned budget = vq->size;
+	int ret = 0;
 
 	do {
-		while ((ret = vq_pop(d->ram, vq, &e)) > 0)
+		while (budget && (ret = vq_pop(d->ram, vq, &e)) > 0) {
 			vq_push(d->ram, vq, e.head, d->type->fail_request(d, dq->index, &e));
+			budget--;
+		}
+		if (!budget) {
+			/* Come back after the loop's other watches. */
+			eventfd_write(dq->watch.fd, 1);
+			break;
+		}
 		/* With EVENT_IDX the guest kicks only past avail_event, which
 		 * the dead backend left behind: move it, or kicks stop. */
 	} while (ret == 0 && vq_enable_kicks(d->ram, vq));
@@ -269,6 +279,11 @@ static void dev_reset(struct virtio_pci *vp)
 {
 	struct vhost_user_device *d = of(vp);
 
+	/* Serving may have begun without a start the transport counts (a
+	 * start with the backend already gone fails, yet serves the queues so
+	 * that the guest's requests error out); after a reset those rings are
+	 * the guest's memory again. */
+	stop_failing(d);
 	/* The connection stays: a device reset is not a reason to let the
 	 * backend go (virtiofsd would exit). */
 	if (!d->backend_lost && d->vdev_initialized)

@@ -1,0 +1,309 @@
+/* The vhost-user device glue without KVM: a vhost-user-fs-pci device on a
+ * PCI bus, driven through its BAR as a guest driver drives it, against the
+ * test back-end in a child process. What happens to the rings the VMM
+ * serves itself once the back-end is gone: nothing after a reset, and a
+ * guest that refills a queue as fast as it is drained cannot keep the
+ * event loop busy. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "kvm/memory.h"
+#include "tests/tools/vu_harness.h"
+#include "tests/unit/tap.h"
+#include "virtio/vhost_user_device.h"
+#include "vmm/loop.h"
+#include "vmm/qemu_opts.h"
+
+#define RAM_SIZE (64ULL << 20)
+#define QSIZE 64
+/* Two ring sets in guest RAM: where the driver first put queue 0, and
+ * where it put it after a reset. */
+#define RING_A 0x100000ULL
+#define RING_B 0x200000ULL
+#define BUFS   0x300000ULL
+
+struct rig {
+	struct bus pio, mmio;
+	struct pci_bus pbus;
+	struct guest_ram ram;
+	struct event_loop loop;
+	struct vmm_config cfg;
+	struct qemu_opts opts;
+	struct vhost_user_device d;
+	struct harness h;
+	char dir[32], path[64];
+	uint64_t bar;
+};
+
+static void wr(struct rig *r, uint64_t off, uint64_t v, unsigned len)
+{
+	bus_dispatch(&r->mmio, r->bar + off, &v, len, true);
+}
+
+static uint64_t rd(struct rig *r, uint64_t off, unsigned len)
+{
+	uint64_t v = 0;
+
+	bus_dispatch(&r->mmio, r->bar + off, &v, len, false);
+	return v;
+}
+
+static void *gpa(struct rig *r, uint64_t a, uint64_t len)
+{
+	return gpa_to_hva(&r->ram, a, len);
+}
+
+static int rig_init(struct rig *r, const struct vhost_user_device_type *type, char *err,
+		    size_t errlen)
+{
+	struct ram_config rc = { .size = RAM_SIZE, .share = true };
+	struct pci_bus_config pc;
+	struct vub_config bc;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	bus_init(&r->pio, "pio");
+	bus_init(&r->mmio, "mmio");
+	pc = (struct pci_bus_config){ .pio = &r->pio, .mmio = &r->mmio };
+	pci_layout_init(&pc.layout, RAM_SIZE, 40);
+	if (pci_bus_init(&r->pbus, &pc) < 0 || loop_init(&r->loop) < 0 ||
+	    guest_ram_create(&r->ram, &rc, err, errlen) < 0)
+		return -1;
+	snprintf(r->dir, sizeof(r->dir), "/tmp/vud-test-XXXXXX");
+	if (!mkdtemp(r->dir))
+		return -1;
+	snprintf(r->path, sizeof(r->path), "%s/fs.sock", r->dir);
+	r->cfg.nchardevs = 1;
+	r->cfg.chardevs[0] = (struct chardev_config){ .id = "c0", .path = r->path,
+						      .server = true, .wait = false };
+	if (qemu_opts_parse(&r->opts, "vhost-user-fs-pci,chardev=c0,tag=t,queue-size=64",
+			    err, errlen) < 0)
+		return -1;
+	vub_config_defaults(&bc);
+	/* The device waits for the back-end to connect to its socket. */
+	if (harness_start_how(&r->h, &bc, r->path, 100) < 0)
+		return -1;
+	ret = vhost_user_device_create(&r->d, type, &r->opts, &r->cfg, NULL, &r->ram, &r->pbus, &r->loop,
+				       err, errlen);
+	if (ret < 0)
+		return ret;
+	r->bar = pci_bar_addr(&r->d.vp.pci, VIRTIO_PCI_BAR);
+	return 0;
+}
+
+static void rig_destroy(struct rig *r)
+{
+	vhost_user_device_destroy(&r->d);
+	free(harness_finish(&r->h));
+	unlink(r->path);
+	rmdir(r->dir);
+	qemu_opts_free(&r->opts);
+	guest_ram_destroy(&r->ram);
+	loop_destroy(&r->loop);
+	pci_bus_destroy(&r->pbus);
+	bus_destroy(&r->pio);
+	bus_destroy(&r->mmio);
+}
+
+/* Kills the back-end and lets the event loop notice. */
+static void kill_backend(struct rig *r)
+{
+	kill(r->h.pid, SIGKILL);
+	for (int i = 0; i < 20 && !r->d.backend_lost; i++)
+		loop_run_once(&r->loop, 100);
+}
+
+static void set_status(struct rig *r, uint8_t s) { wr(r, 0x14, s, 1); }
+static uint8_t status(struct rig *r) { return rd(r, 0x14, 1); }
+
+/* Negotiates VERSION_1 and sets up queue 0 with the given rings, enabled;
+ * DRIVER_OK is the caller's. */
+static void setup_queue0_at(struct rig *r, uint64_t desc, uint64_t avail, uint64_t used)
+{
+	set_status(r, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	wr(r, 0x08, 1, 4);
+	wr(r, 0x0c, 1, 4);   /* VERSION_1 */
+	set_status(r, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		   VIRTIO_CONFIG_S_FEATURES_OK);
+	wr(r, 0x16, 0, 2);
+	wr(r, 0x18, QSIZE, 2);
+	wr(r, 0x20, desc, 8);
+	wr(r, 0x28, avail, 8);
+	wr(r, 0x30, used, 8);
+	wr(r, 0x1c, 1, 2);
+}
+
+static void setup_queue0(struct rig *r, uint64_t base)
+{
+	setup_queue0_at(r, base, base + 0x1000, base + 0x2000);
+}
+
+static const uint8_t driver_ok = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+				 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+
+/* Puts one FUSE-sized request (a readable and a writable buffer) into
+ * slot i of the ring at base and publishes avail->idx = idx. */
+static void post(struct rig *r, uint64_t base, uint16_t i, uint16_t idx)
+{
+	struct vring_desc *desc = gpa(r, base, 16 * QSIZE);
+	uint16_t *avail = gpa(r, base + 0x1000, 4 + 2 * QSIZE);
+	uint16_t d0 = (2 * i) % QSIZE;
+
+	desc[d0] = (struct vring_desc){ BUFS + 0x1000 * d0, 40, VRING_DESC_F_NEXT, d0 + 1 };
+	desc[d0 + 1] = (struct vring_desc){ BUFS + 0x1000 * (d0 + 1), 16, VRING_DESC_F_WRITE, 0 };
+	avail[2 + i % QSIZE] = d0;
+	__atomic_store_n(&avail[1], idx, __ATOMIC_RELEASE);
+}
+
+static uint16_t used_idx(struct rig *r, uint64_t base)
+{
+	return __atomic_load_n((uint16_t *)gpa(r, base + 0x2002, 2), __ATOMIC_ACQUIRE);
+}
+
+static void test_reset_stops_serving(struct tap *t)
+{
+	const struct vhost_user_device_type *fs = vhost_user_device_type_find("vhost-user-fs-pci");
+	struct rig r;
+	char err[256] = "";
+
+	if (rig_init(&r, fs, err, sizeof(err)) < 0) {
+		ok(t, 0, "device created against the test back-end: %s", err);
+		rig_destroy(&r);
+		return;
+	}
+	kill_backend(&r);
+	ok(t, r.d.backend_lost, "the back-end's death is noticed by the event loop");
+
+	/* DRIVER_OK with the back-end gone: the VMM serves ring A itself. */
+	setup_queue0(&r, RING_A);
+	set_status(&r, driver_ok);
+	ok(t, status(&r) & VIRTIO_CONFIG_S_NEEDS_RESET, "DRIVER_OK without a back-end: NEEDS_RESET");
+	post(&r, RING_A, 0, 1);
+	wr(&r, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	loop_run_once(&r.loop, 100);
+	ok(t, used_idx(&r, RING_A) == 1, "and the guest's request on ring A is answered (used %u)",
+	   used_idx(&r, RING_A));
+
+	/* The driver resets, and queue 0 moves to ring B: ring A is the
+	 * guest's memory again, and must not be written. */
+	set_status(&r, 0);
+	setup_queue0(&r, RING_B);
+	post(&r, RING_A, 1, 2);
+	wr(&r, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	loop_run_once(&r.loop, 100);
+	ok(t, used_idx(&r, RING_A) == 1 && used_idx(&r, RING_B) == 0,
+	   "after a reset the old ring is left alone (used A %u, B %u)",
+	   used_idx(&r, RING_A), used_idx(&r, RING_B));
+	rig_destroy(&r);
+}
+
+/* A misaligned ring never reaches the VMM's own ring code (the sanitizer
+ * build aborts on a misaligned uint16_t access). */
+static void test_misaligned_dead_ring(struct tap *t)
+{
+	const struct vhost_user_device_type *fs = vhost_user_device_type_find("vhost-user-fs-pci");
+	struct rig r;
+	char err[256] = "";
+
+	if (rig_init(&r, fs, err, sizeof(err)) < 0) {
+		ok(t, 0, "device created against the test back-end: %s", err);
+		rig_destroy(&r);
+		return;
+	}
+	kill_backend(&r);
+	setup_queue0_at(&r, RING_A, RING_A + 0x1001, RING_A + 0x2000);   /* avail at an odd address */
+	set_status(&r, driver_ok);
+	wr(&r, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	loop_run_once(&r.loop, 100);
+	ok(t, (status(&r) & VIRTIO_CONFIG_S_NEEDS_RESET) && !r.d.failing,
+	   "a misaligned available ring is refused at DRIVER_OK, not served");
+	rig_destroy(&r);
+}
+
+/* A device type whose failed requests make the guest post another one at
+ * once: a guest refilling the queue as fast as the VMM drains it, made
+ * deterministic. It gives up after REFILL_MAX so that an unbounded drain
+ * shows as a count instead of a hang. */
+#define REFILL_MAX 100000
+
+static struct rig *refill_rig;
+static unsigned refill_posted, refill_answered;
+
+static int refill_configure(struct vhost_user_device *d, const struct qemu_opts *opts,
+			    char *err, size_t errlen)
+{
+	(void)opts;
+	(void)err;
+	(void)errlen;
+	d->num_queues = 1;
+	d->queue_size = QSIZE;
+	return 0;
+}
+
+static uint32_t refill_fail_request(struct vhost_user_device *d, unsigned queue,
+				    const struct vq_elem *e)
+{
+	(void)d;
+	(void)queue;
+	(void)e;
+	refill_answered++;
+	if (refill_posted < REFILL_MAX) {
+		post(refill_rig, RING_A, refill_posted, refill_posted + 1);
+		refill_posted++;
+	}
+	return 0;
+}
+
+static const struct vhost_user_device_type refill_type = {
+	.name = "test-refill", .virtio_id = 26, .pci_class = 0xff0000,
+	.configure = refill_configure, .fail_request = refill_fail_request,
+};
+
+static void test_drain_budget(struct tap *t)
+{
+	struct rig r;
+	char err[256] = "";
+	unsigned first;
+
+	if (rig_init(&r, &refill_type, err, sizeof(err)) < 0) {
+		ok(t, 0, "device created against the test back-end: %s", err);
+		rig_destroy(&r);
+		return;
+	}
+	setup_queue0(&r, RING_A);
+	set_status(&r, driver_ok);
+	ok(t, r.d.vp.started, "started against the back-end");
+	kill_backend(&r);
+	ok(t, r.d.failing, "the back-end dies: the VMM answers the queue itself");
+
+	refill_rig = &r;
+	for (refill_posted = 0; refill_posted < QSIZE / 2; refill_posted++)
+		post(&r, RING_A, refill_posted, refill_posted + 1);
+	wr(&r, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	loop_run_once(&r.loop, 100);
+	first = refill_answered;
+	ok(t, first == QSIZE, "one kick answers one ring's worth of requests, then returns (%u)",
+	   first);
+	loop_run_once(&r.loop, 100);
+	ok(t, refill_answered == 2 * QSIZE,
+	   "and the loop comes back for the next ring's worth without another kick (%u)",
+	   refill_answered - first);
+	rig_destroy(&r);
+}
+
+int main(void)
+{
+	struct tap t = TAP_INIT;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* The back-end's death is logged on purpose. */
+	log_set_level(LOG_ERROR);
+	test_reset_stops_serving(&t);
+	test_misaligned_dead_ring(&t);
+	test_drain_budget(&t);
+	return tap_done(&t);
+}
