@@ -41,13 +41,15 @@ static int find_entry(int fd, const Elf64_Phdr *ph, uint32_t *entry)
 	end = notes + ph->p_filesz;
 	while ((size_t)(end - p) >= sizeof(Elf64_Nhdr)) {
 		Elf64_Nhdr nh;
-		size_t name_len, desc_len;
+		uint64_t name_len, desc_len;
 
 		memcpy(&nh, p, sizeof(nh));
-		name_len = (nh.n_namesz + 3) & ~3u;
-		desc_len = (nh.n_descsz + 3) & ~3u;
+		/* In 64 bits: rounding a size near 4 GiB up in 32 would wrap to
+		 * 0 and let a note that runs past the segment through. */
+		name_len = ((uint64_t)nh.n_namesz + 3) & ~3ULL;
+		desc_len = ((uint64_t)nh.n_descsz + 3) & ~3ULL;
 		p += sizeof(nh);
-		if ((size_t)(end - p) < name_len + desc_len)
+		if ((uint64_t)(end - p) < name_len + desc_len)
 			break;
 		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
 		    !memcmp(p, "Xen", 4) && nh.n_descsz >= 4) {
