@@ -18,6 +18,9 @@
 #define LOADER_TYPE_UNDEF  0xff
 #define DECOMPRESS_GPA     0x1000000ULL /* LOAD_PHYSICAL_ADDR of x86-64 kernels */
 
+_Static_assert(BOOT_CMDLINE_GPA + BOOT_CMDLINE_SIZE <= E820_EBDA_START,
+	       "the command line must stay in the low RAM the e820 map reports");
+
 /* Reserved ranges in the MMIO hole that the guest must know about: the PCI
  * ECAM. Linux trusts the MCFG only for a range the firmware reserved (e820
  * or a PNP0C02 device; the SSDT has the latter too). The machine always has
@@ -227,14 +230,19 @@ int linux_open(struct linux_image *img, const struct boot_files *files,
 	img->pvh = pvh_is_elf(img->head, sizeof(img->head));
 	if (img->pvh) {
 		ret = pvh_parse(img->kernel_fd, st.st_size, &img->pvh_info, why, sizeof(why));
-		/* Linux's limit; an ELF has no header to say otherwise. */
-		img->info.cmdline_size = 2048;
+		/* Linux's COMMAND_LINE_SIZE less the NUL; an ELF has no
+		 * header to say otherwise. */
+		img->info.cmdline_size = 2047;
 		kernel_end = img->pvh_info.end;
 		initrd_max = PVH_INITRD_MAX;
 	} else {
 		ret = bzimage_parse(img->head, sizeof(img->head), st.st_size, &img->info,
 				    why, sizeof(why));
+		/* The initrd must clear the kernel as loaded, not only the
+		 * buffer it decompresses into: init_size may understate. */
 		kernel_end = DECOMPRESS_GPA + img->info.init_size;
+		if (kernel_end < BOOT_KERNEL_GPA + img->info.kernel_size)
+			kernel_end = BOOT_KERNEL_GPA + img->info.kernel_size;
 		initrd_max = img->info.initrd_addr_max;
 	}
 	if (ret < 0) {
@@ -247,9 +255,16 @@ int linux_open(struct linux_image *img, const struct boot_files *files,
 			 files->kernel, (unsigned long long)(ram_size >> 20));
 		return -ENOSPC;
 	}
-	if (cmdlen >= img->info.cmdline_size) {
+	if (cmdlen > img->info.cmdline_size) {
 		snprintf(err, errlen, "-append: command line of %zu bytes exceeds the kernel's limit of %u",
-			 cmdlen, img->info.cmdline_size - 1);
+			 cmdlen, img->info.cmdline_size);
+		return -E2BIG;
+	}
+	/* A header may promise more than there is room for below the EBDA;
+	 * its cmdline_size is only a maximum, so ours applies as well. */
+	if (cmdlen >= BOOT_CMDLINE_SIZE) {
+		snprintf(err, errlen, "-append: command line of %zu bytes exceeds the VMM's limit of %llu (the room below the EBDA)",
+			 cmdlen, BOOT_CMDLINE_SIZE - 1);
 		return -E2BIG;
 	}
 	if (!files->initrd)
@@ -365,10 +380,10 @@ int linux_load(struct linux_image *img, struct guest_ram *ram,
 		}
 	}
 
-	dst = gpa_to_hva(ram, BOOT_CMDLINE_GPA, img->info.cmdline_size);
-	memset(dst, 0, img->info.cmdline_size);
-	if (cmdlen)
-		memcpy(dst, files->cmdline, cmdlen);
+	/* The line and its NUL only, as QEMU writes it: cmdline_size is the
+	 * kernel's maximum, and the header is not to size our writes. */
+	dst = gpa_to_hva(ram, BOOT_CMDLINE_GPA, cmdlen + 1);
+	memcpy(dst, cmdlen ? files->cmdline : "", cmdlen + 1);
 	if (img->pvh)
 		return pvh_start(img, ram, bs, err, errlen);
 

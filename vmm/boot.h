@@ -20,6 +20,9 @@
 #define BOOT_PD_GPA          0xb000ULL   /* four pages: 4 GiB of 2 MiB pages */
 #define BOOT_STACK_TOP       0x1f000ULL
 #define BOOT_CMDLINE_GPA     0x20000ULL
+/* Bytes for the command line and its NUL: low RAM up to the EBDA, below
+ * the boot protocol's 0xa0000 and holding nothing else of ours. */
+#define BOOT_CMDLINE_SIZE    (0x9fc00ULL - BOOT_CMDLINE_GPA)
 #define BOOT_KERNEL_GPA      0x100000ULL
 
 #define BZIMAGE_MIN_VERSION  0x020c   /* 2.12: xloadflags, 64-bit entry */
@@ -29,7 +32,7 @@ struct bzimage_info {
 	size_t setup_size;     /* bytes before the protected-mode kernel */
 	size_t kernel_size;    /* protected-mode kernel bytes */
 	uint32_t initrd_addr_max;
-	uint32_t cmdline_size;
+	uint32_t cmdline_size;  /* longest command line, without its NUL */
 	uint32_t init_size;
 	uint16_t xloadflags;
 };

@@ -1,7 +1,11 @@
-/* bzImage header checks, the RAM layout around the 32-bit hole, and the
+/* bzImage header checks, the command line and initrd as linux_open() and
+ * linux_load() place them, the RAM layout around the 32-bit hole, and the
  * e820 map built from it. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <asm/bootparam.h>
 
@@ -89,6 +93,182 @@ static void test_bzimage(struct tap *t)
 	   "initrd_addr_max 0 means the old 0x37ffffff limit");
 }
 
+/* A file linux_open() can open by name that vanishes with the test: a
+ * memfd through /proc/self/fd, sparse past what is written. */
+static int memfile(const void *data, size_t len, size_t size, char *path, size_t pathlen)
+{
+	int fd = memfd_create("test-boot", MFD_CLOEXEC);
+
+	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
+	if (fd >= 0 && (write(fd, data, len) != (ssize_t)len || ftruncate(fd, size) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The kernel's first bytes, past the setup sectors, are a pattern that
+ * must survive the command line being written. */
+#define KERNEL_BYTE 0xaa
+
+static int open_bzimage(struct linux_image *li, const char *cmdline, size_t file_size,
+			const char *initrd, uint64_t ram_size, char *err)
+{
+	struct boot_files files = { .initrd = initrd, .cmdline = cmdline };
+	char path[64];
+	int fd, ret;
+
+	memset(img + 5 * 512, KERNEL_BYTE, sizeof(img) - 5 * 512);
+	fd = memfile(img, sizeof(img), file_size, path, sizeof(path));
+	files.kernel = path;
+	ret = linux_open(li, &files, ram_size, err, 160);
+	close(fd);   /* linux_open has its own descriptor */
+	return ret;
+}
+
+static int kernel_intact(const struct guest_ram *ram)
+{
+	const uint8_t *k = gpa_to_hva(ram, BOOT_KERNEL_GPA, sizeof(img) - 5 * 512);
+	size_t i;
+
+	for (i = 0; i < sizeof(img) - 5 * 512; i++)
+		if (k[i] != KERNEL_BYTE)
+			return 0;
+	return 1;
+}
+
+/* Loads a 1 MiB bzImage whose header claims cmdline_size into 64 MiB of
+ * RAM; the ACPI area (built before the kernel is loaded) is marked too. */
+static int load_with_cmdline_size(struct guest_ram *ram, uint32_t cmdline_size,
+				  const char *cmdline, char *err)
+{
+	struct linux_image li;
+	struct vcpu_boot_state bs;
+	int ret;
+
+	make_bzimage();
+	hdr()->cmdline_size = cmdline_size;
+	memset(ram->base, 0, ram->size);
+	memset((uint8_t *)ram->base + 0xe0000, 0x5a, 0x20000);
+	ret = open_bzimage(&li, cmdline, 1 << 20, NULL, ram->size, err);
+	if (ret == 0)
+		ret = linux_load(&li, ram, &bs, err, 160);
+	linux_close(&li);
+	return ret;
+}
+
+static void test_cmdline_size(struct tap *t)
+{
+	struct ram_config cfg = { .size = 64ULL << 20 };
+	static char line[0x80001];
+	struct linux_image li;
+	struct guest_ram ram;
+	char err[160] = "";
+	const char *p;
+	int ret;
+
+	ret = guest_ram_create(&ram, &cfg, err, sizeof(err));
+	ok(t, ret == 0, "64 MiB of guest RAM for the loader (%s)", ret ? err : "created");
+	if (ret < 0)
+		return;
+
+	make_bzimage();
+	memset(line, 'x', 2047);
+	line[2047] = '\0';
+	ret = open_bzimage(&li, line, 1 << 20, NULL, ram.size, err);
+	linux_close(&li);
+	ok(t, ret == 0, "a command line of exactly cmdline_size (2047) bytes fits: %s",
+	   ret ? err : "opened");
+	line[2047] = 'x';
+	line[2048] = '\0';
+	ret = open_bzimage(&li, line, 1 << 20, NULL, ram.size, err);
+	linux_close(&li);
+	ok(t, ret == -E2BIG && strstr(err, "command line of 2048 bytes exceeds the kernel's limit of 2047"),
+	   "one byte more is refused: %s", ret ? err : "accepted");
+
+	make_bzimage();
+	hdr()->cmdline_size = 0;
+	ret = open_bzimage(&li, NULL, 1 << 20, NULL, ram.size, err);
+	linux_close(&li);
+	ok(t, ret == 0, "cmdline_size 0 still boots without a command line: %s",
+	   ret ? err : "opened");
+	ret = open_bzimage(&li, "a", 1 << 20, NULL, ram.size, err);
+	linux_close(&li);
+	ok(t, ret == -E2BIG && strstr(err, "limit of 0") && !strstr(err, "4294967295"),
+	   "cmdline_size 0 refuses a command line without a wrapped limit: %s",
+	   ret ? err : "accepted");
+
+	ret = load_with_cmdline_size(&ram, 0x200000, "console=ttyS0", err);
+	p = gpa_to_hva(&ram, BOOT_CMDLINE_GPA, 16);
+	ok(t, ret == 0 && !strcmp(p, "console=ttyS0"),
+	   "cmdline_size 2 MiB: the command line is written (%s)", ret ? err : "loaded");
+	ok(t, kernel_intact(&ram), "cmdline_size 2 MiB leaves the kernel at 1 MiB alone");
+	ok(t, ((uint8_t *)ram.base)[0xe0000] == 0x5a && ((uint8_t *)ram.base)[0xfffff] == 0x5a,
+	   "cmdline_size 2 MiB leaves the ACPI area alone");
+
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	make_bzimage();
+	hdr()->cmdline_size = 0x200000;
+	ret = open_bzimage(&li, line, 1 << 20, NULL, ram.size, err);
+	linux_close(&li);
+	ok(t, ret == -E2BIG &&
+	   strstr(err, "command line of 524288 bytes exceeds the VMM's limit of 523263"),
+	   "a line longer than the room below the EBDA is refused even if the kernel takes it: %s",
+	   ret ? err : "accepted");
+	guest_ram_destroy(&ram);
+}
+
+/* A cmdline_size beyond guest RAM: the zeroing once wrote through a NULL
+ * pointer, so this runs last. */
+static void test_cmdline_size_huge(struct tap *t)
+{
+	struct ram_config cfg = { .size = 64ULL << 20 };
+	struct guest_ram ram;
+	char err[160] = "";
+	int ret;
+
+	if (guest_ram_create(&ram, &cfg, err, sizeof(err)) < 0) {
+		ok(t, 0, "64 MiB of guest RAM for the loader (%s)", err);
+		return;
+	}
+	ret = load_with_cmdline_size(&ram, 0xffffffff, "console=ttyS0", err);
+	ok(t, ret == 0 && kernel_intact(&ram), "cmdline_size 0xffffffff loads (%s)",
+	   ret ? err : "loaded");
+	guest_ram_destroy(&ram);
+}
+
+/* A 40 MiB kernel whose header claims only 1 MiB of init_size: the
+ * initrd must clear the kernel as loaded at 1 MiB, not just 16 MiB +
+ * init_size. */
+static void test_initrd(struct tap *t)
+{
+	const size_t kernel_size = 40ULL << 20;
+	const uint64_t kernel_end = BOOT_KERNEL_GPA + kernel_size;
+	struct linux_image li;
+	char path[64], err[160] = "";
+	int fd, ret;
+
+	fd = memfile("", 0, 30ULL << 20, path, sizeof(path));
+	make_bzimage();
+	hdr()->init_size = 1 << 20;
+	ret = open_bzimage(&li, NULL, 5 * 512 + kernel_size, path, 64ULL << 20, err);
+	ok(t, ret == -ENOSPC || (ret == 0 && li.initrd_gpa >= kernel_end),
+	   "64 MiB: a 30 MiB initrd does not land on the kernel's tail (%s at %llu MiB, kernel ends at %llu MiB)",
+	   ret ? "refused" : "placed", (unsigned long long)(li.initrd_gpa >> 20),
+	   (unsigned long long)(kernel_end >> 20));
+	ok(t, ret == -ENOSPC && strstr(err, "needs 72 MiB"),
+	   "and it is refused, naming the RAM needed: %s", err);
+	linux_close(&li);
+
+	ret = open_bzimage(&li, NULL, 5 * 512 + kernel_size, path, 71ULL << 20, err);
+	ok(t, ret == 0 && li.initrd_gpa == kernel_end,
+	   "71 MiB: the initrd fits right under the top, at the kernel's end (%s)",
+	   ret ? err : "opened");
+	linux_close(&li);
+	close(fd);
+}
+
 static void test_layout(struct tap *t)
 {
 	struct ram_region r[2];
@@ -161,8 +341,13 @@ int main(void)
 {
 	struct tap t = TAP_INIT;
 
+	/* Line by line, so that the points before a sanitizer abort are seen. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_bzimage(&t);
+	test_cmdline_size(&t);
+	test_initrd(&t);
 	test_layout(&t);
 	test_e820(&t);
+	test_cmdline_size_huge(&t);
 	return tap_done(&t);
 }
