@@ -393,3 +393,9 @@ int vhost_dev_handle_event(struct vhost_dev *dev)
 	r = dev->ops->handle_event(dev);
 	return r < 0 && r != -EAGAIN ? op_fail(dev, r) : r;
 }
+
+void vhost_dev_close_event(struct vhost_dev *dev)
+{
+	if (dev->ops && dev->ops->close_event)
+		dev->ops->close_event(dev);
+}

@@ -57,9 +57,12 @@ struct vhost_backend_ops {
 	int (*set_config)(struct vhost_dev *dev, uint32_t offset, const void *buf,
 			  uint32_t size, uint32_t flags);
 	/* A side channel the event loop polls (vhost-user: back-end
-	 * requests); -1 if none. */
+	 * requests); -1 if none. handle_event never blocks (see
+	 * vhost_dev_handle_event); close_event closes the channel, after
+	 * which event_fd is -1. A back-end with event_fd has close_event. */
 	int (*event_fd)(struct vhost_dev *dev);
 	int (*handle_event)(struct vhost_dev *dev);
+	void (*close_event)(struct vhost_dev *dev);
 	/* The back-end's message for its last failure. */
 	const char *(*error)(struct vhost_dev *dev);
 	/* "vhost-user c0": how messages name the device's back-end. */
@@ -163,10 +166,24 @@ int vhost_dev_set_config(struct vhost_dev *dev, uint32_t offset,
 void vhost_dev_set_config_notifier(struct vhost_dev *dev,
 				   int (*fn)(void *opaque), void *opaque);
 
-/* The back-end's side channel for the event loop (-1 if none), and its
- * handler; a -ENOTCONN/-EPROTO from the handler means: stop polling. */
+/* The back-end's side channel for the event loop (-1 if none), polled
+ * level-triggered for POLLIN from the event loop's thread. The handler
+ * never waits for the back-end and does at most one request per call: 0
+ * (one handled), -EAGAIN (nothing, or only part of a request so far),
+ * -ENOTCONN (the back-end closed it) or -EPROTO (a malformed request, or
+ * a back-end that does not read its answers), with the message in
+ * vhost_dev_error(). After -ENOTCONN or -EPROTO the channel is of no more
+ * use: remove the event-loop watch, then vhost_dev_close_event(), so that
+ * a back-end waiting for an answer sees the close. Not the other way
+ * round: after the close the fd number may already belong to another
+ * file when the watch is removed. */
 int vhost_dev_event_fd(struct vhost_dev *dev);
 int vhost_dev_handle_event(struct vhost_dev *dev);
+/* Closes the side channel (and whatever it had half received); from then
+ * on vhost_dev_event_fd() is -1 and vhost_dev_handle_event() fails with
+ * -ENOTCONN, until the next vhost_dev_init(). Does nothing if there is no
+ * channel; never talks to the back-end. */
+void vhost_dev_close_event(struct vhost_dev *dev);
 
 const char *vhost_dev_error(const struct vhost_dev *dev);
 

@@ -4,9 +4,12 @@
  * and the back-end request channel (vhost/backend_req.c).
  *
  * Single-threaded by design: the device that owns the connection calls in
- * from the event loop; nothing here blocks longer than the reply timeout,
- * except vhost_user_open() in server=on,wait=on mode, which waits for the
- * back-end as QEMU does (and says so in a log line).
+ * from the event loop (with its device lock held); nothing here blocks
+ * longer than the reply timeout, except vhost_user_open() in
+ * server=on,wait=on mode, which waits for the back-end as QEMU does (and
+ * says so in a log line). The back-end request channel never blocks at all:
+ * the back-end decides when its bytes arrive, so waiting for them would
+ * hand it the event loop.
  *
  * Return values: 0 or a negative errno, with a one-line message naming the
  * chardev, the message and the cause in vhost_user_error(). Classes:
@@ -67,10 +70,18 @@ struct vhost_user {
 	FILE *trace;           /* protocol trace, NULL = off */
 	uint64_t protocol_features; /* as acked with SET_PROTOCOL_FEATURES */
 
-	/* Back-end request channel: our end of the socketpair. */
+	/* Back-end request channel: our end of the socketpair, and the
+	 * request that has partly arrived on it (header, then payload, in
+	 * msg; got counts both; fds as they came, ours to close). */
 	int req_fd;
 	const struct vhost_user_backend_req_ops *req_ops;
 	void *req_opaque;
+	struct {
+		struct vhost_user_msg msg;
+		size_t got;
+		int fds[VHOST_USER_MAX_FDS];
+		int nfds;
+	} req_rx;
 
 	/* Regions the back-end has mapped via ADD_MEM_REG, so that a later
 	 * vhost_user_set_memory() sends only the difference, as QEMU does. */
@@ -184,13 +195,30 @@ int vhost_user_write_sync(struct vhost_user *vu, struct vhost_user_msg *msg,
 int vhost_user_setup_backend_req(struct vhost_user *vu,
 				 const struct vhost_user_backend_req_ops *ops,
 				 void *opaque);
-/* The fd the event loop polls for POLLIN, or -1. */
+/* The fd the event loop polls for POLLIN (level-triggered), or -1. */
 int vhost_user_backend_req_fd(const struct vhost_user *vu);
-/* Reads one request, dispatches it and answers NEED_REPLY. Returns 0, or
- * -EAGAIN if nothing was pending; -ENOTCONN when the back-end closed the
- * channel and -EPROTO on a malformed request: on those stop polling the fd
- * and call vhost_user_backend_req_close(). */
+/* For the event loop on POLLIN; never waits. Takes what the channel has
+ * of the current request (never bytes of the next one), checks the header
+ * as soon as it is complete, and once the whole request is in, dispatches
+ * it and answers NEED_REPLY - without waiting for buffer space either.
+ * At most one request per call; a level-triggered loop calls again.
+ *   0           one request handled (or refused, answered if asked)
+ *   -EAGAIN     nothing, or not all of a request yet: what was there is
+ *               kept for the next call
+ *   -ENOTCONN   the back-end closed (or reset) the channel, or there is
+ *               none
+ *   -EPROTO     a malformed request (flags, size, more than
+ *               VHOST_USER_MAX_FDS fds), or a back-end that leaves our
+ *               answers unread until the socket is full
+ * After -ENOTCONN or -EPROTO the byte stream is lost: the caller first
+ * removes its event-loop watch of the fd and then calls
+ * vhost_user_backend_req_close(), which lets a back-end waiting for an
+ * answer see the channel close instead of waiting forever. In that order:
+ * once closed, the fd number may be reused by anything, and removing a
+ * watch on it then hits the wrong file. */
 int vhost_user_handle_backend_req(struct vhost_user *vu);
+/* Closes the channel and drops a request half received (and its fds).
+ * Safe to call when there is no channel. */
 void vhost_user_backend_req_close(struct vhost_user *vu);
 
 #endif

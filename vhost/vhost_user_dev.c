@@ -206,6 +206,11 @@ static int vu_handle_event(struct vhost_dev *dev)
 	return vhost_user_handle_backend_req(vu_of(dev));
 }
 
+static void vu_close_event(struct vhost_dev *dev)
+{
+	vhost_user_backend_req_close(vu_of(dev));
+}
+
 static const char *vu_error(struct vhost_dev *dev)
 {
 	return vhost_user_error(vu_of(dev));
@@ -238,6 +243,7 @@ const struct vhost_backend_ops vhost_user_backend_ops = {
 	.set_config = vu_set_config,
 	.event_fd = vu_event_fd,
 	.handle_event = vu_handle_event,
+	.close_event = vu_close_event,
 	.error = vu_error,
 	.describe = vu_describe,
 };

@@ -119,6 +119,9 @@ size_t vhost_user_format_protocol_features(char *buf, size_t len,
 
 static const char *status_name(unsigned bit)
 {
+	/* format_bits walks all 64 bits of the reply, status or not. */
+	if (bit > 7)
+		return NULL;
 	switch (1u << bit) {
 	case VIRTIO_CONFIG_S_ACKNOWLEDGE: return "ACKNOWLEDGE";
 	case VIRTIO_CONFIG_S_DRIVER: return "DRIVER";

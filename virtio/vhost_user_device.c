@@ -187,8 +187,12 @@ static void on_backend_req(void *opaque, uint32_t events)
 	pci_dev_lock(&d->vp.pci);
 	ret = vhost_dev_handle_event(&d->vdev);
 	if (ret == -ENOTCONN || ret == -EPROTO) {
+		/* Unwatch before the close: the fd number is free after it. A
+		 * back-end waiting for the answer to a malformed request sees
+		 * the close instead of hanging. */
 		loop_del(d->loop, &d->req_watch);
 		d->req_watching = false;
+		vhost_dev_close_event(&d->vdev);
 		/* A dying backend closes both sockets, the request channel
 		 * possibly a moment before the main one: give that moment
 		 * (this is a rare error path), and say it once, as the loss of
