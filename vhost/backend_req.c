@@ -102,38 +102,6 @@ static int dispatch(struct vhost_user *vu, const struct vhost_user_msg *msg)
 	return -EOPNOTSUPP;
 }
 
-/* Keeps the fds one recvmsg() brought. A request with more than a message
- * may carry, in one piece (MSG_CTRUNC: the kernel dropped the rest) or
- * spread over several, is malformed; none of them leaks either way. */
-static int take_fds(struct vhost_user *vu, struct msghdr *mh)
-{
-	bool too_many = mh->msg_flags & MSG_CTRUNC;
-	struct cmsghdr *c;
-
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		size_t i, cnt;
-		int f;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < cnt; i++) {
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (vu->req_rx.nfds < VHOST_USER_MAX_FDS) {
-				vu->req_rx.fds[vu->req_rx.nfds++] = f;
-			} else {
-				close(f);
-				too_many = true;
-			}
-		}
-	}
-	if (too_many)
-		return vhost_user_fail(vu, -EPROTO,
-				       "back-end request channel: a request carries more than %d fds",
-				       VHOST_USER_MAX_FDS);
-	return 0;
-}
-
 /* Reads what the channel has, until the request has want bytes (header,
  * then payload; want >= the header). Never beyond want: the next request
  * and the fds sent with it stay in the socket for the next call. */
@@ -156,7 +124,6 @@ static int rx_fill(struct vhost_user *vu, size_t want)
 			.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 		};
 		ssize_t n;
-		int r;
 
 		n = recvmsg(vu->req_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0) {
@@ -166,9 +133,10 @@ static int rx_fill(struct vhost_user *vu, size_t want)
 				return -EAGAIN;
 			return errno == ECONNRESET ? -ENOTCONN : -errno;
 		}
-		r = take_fds(vu, &mh);
-		if (r < 0)
-			return r;
+		if (vu_take_fds(&mh, vu->req_rx.fds, &vu->req_rx.nfds, VHOST_USER_MAX_FDS) < 0)
+			return vhost_user_fail(vu, -EPROTO,
+					       "back-end request channel: a request carries more than %d fds",
+					       VHOST_USER_MAX_FDS);
 		if (n == 0)
 			return -ENOTCONN;
 		vu->req_rx.got += (size_t)n;

@@ -142,6 +142,31 @@ int vu_send_msg(int fd, const struct vhost_user_msg *msg, const int *fds,
 	return 0;
 }
 
+int vu_take_fds(struct msghdr *mh, int *fds, int *nfds, int maxfds)
+{
+	bool too_many = mh->msg_flags & MSG_CTRUNC;
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t i, cnt;
+		int f;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < cnt; i++) {
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfds < maxfds) {
+				fds[(*nfds)++] = f;
+			} else {
+				close(f);
+				too_many = true;
+			}
+		}
+	}
+	return too_many ? -EPROTO : 0;
+}
+
 int vu_recv_full(int fd, void *buf, size_t len, int64_t deadline_us,
 		 int *fds, int *nfds, int maxfds)
 {
@@ -157,7 +182,6 @@ int vu_recv_full(int fd, void *buf, size_t len, int64_t deadline_us,
 			.msg_iov = &iov, .msg_iovlen = 1,
 			.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 		};
-		struct cmsghdr *c;
 		ssize_t n;
 
 		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -176,22 +200,8 @@ int vu_recv_full(int fd, void *buf, size_t len, int64_t deadline_us,
 				return -ENOTCONN;
 			return -errno;
 		}
-		/* Keep every fd we were given so that none leaks. */
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			size_t i, cnt;
-			int f;
-
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (i = 0; i < cnt; i++) {
-				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (*nfds < maxfds)
-					fds[(*nfds)++] = f;
-				else
-					close(f);
-			}
-		}
+		if (vu_take_fds(&mh, fds, nfds, maxfds) < 0)
+			return -EPROTO;
 		if (n == 0)
 			return -ENOTCONN;
 		got += (size_t)n;
@@ -537,6 +547,9 @@ static int recv_reply(struct vhost_user *vu, const struct vhost_user_msg *req,
 	if (r == -ENOTCONN)
 		return lost(vu, -ENOTCONN, "%s: the back-end closed the connection instead of replying",
 			    name);
+	if (r == -EPROTO)
+		return lost(vu, r, "%s: the reply carries more than %d fds", name,
+			    VHOST_USER_MAX_FDS);
 	if (r < 0)
 		return lost(vu, r, "%s: reading the reply: %s", name, strerror(-r));
 
@@ -574,6 +587,9 @@ static int recv_reply(struct vhost_user *vu, const struct vhost_user_msg *req,
 	if (r == -ENOTCONN)
 		return lost(vu, -ENOTCONN, "%s: the back-end closed the connection in the middle of its reply",
 			    name);
+	if (r == -EPROTO)
+		return lost(vu, r, "%s: the reply carries more than %d fds", name,
+			    VHOST_USER_MAX_FDS);
 	if (r < 0)
 		return lost(vu, r, "%s: reading the reply: %s", name, strerror(-r));
 	vhost_user_trace_msg(vu->trace, vu->name, NULL, VHOST_USER_TRACE_RECV,

@@ -23,10 +23,16 @@ int vhost_user_fail(struct vhost_user *vu, int err, const char *fmt, ...)
 int vu_send_msg(int fd, const struct vhost_user_msg *msg, const int *fds,
 		int nfds, int64_t deadline_us, bool *sent_any);
 
+/* Keeps the fds one recvmsg() brought in fds (counted in *nfds, at most
+ * maxfds). More than that, in one piece (MSG_CTRUNC: the kernel dropped
+ * the rest) or over several, is -EPROTO; none leaks either way. */
+struct msghdr;
+int vu_take_fds(struct msghdr *mh, int *fds, int *nfds, int maxfds);
+
 /* Reads exactly len bytes from fd until deadline_us. File descriptors
- * that arrive are stored in fds (at most maxfds; more are closed) and
- * counted in *nfds; the caller closes them. Returns 0, -ETIMEDOUT,
- * -ENOTCONN (EOF or reset) or -errno. */
+ * that arrive are stored in fds and counted in *nfds; the caller closes
+ * them. Returns 0, -ETIMEDOUT, -ENOTCONN (EOF or reset), -EPROTO (more
+ * than maxfds fds) or -errno. */
 int vu_recv_full(int fd, void *buf, size_t len, int64_t deadline_us,
 		 int *fds, int *nfds, int maxfds);
 

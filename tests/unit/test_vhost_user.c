@@ -1004,6 +1004,36 @@ static void test_backend_req_hostile(struct tap *t)
 	ok(t, h_count_fds() == fd0, "no fd leaked");
 }
 
+/* A reply on the main socket with more fds than a message may carry: the
+ * kernel truncates them (MSG_CTRUNC), which must not pass unnoticed. */
+static void test_reply_too_many_fds(struct tap *t)
+{
+	struct vhost_user vu;
+	uint8_t buf[64];
+	uint64_t zero = 0, v = 0;
+	int sv[2], fds[9], fd0 = h_count_fds(), fd1, i, r;
+	size_t n;
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	vhost_user_init(&vu, "fds");
+	vhost_user_set_timeout(&vu, 300);
+	vhost_user_attach_fd(&vu, sv[0]);
+	for (i = 0; i < 9; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	fd1 = h_count_fds();
+	n = put_req(buf, VHOST_USER_GET_FEATURES, VHOST_USER_REPLY_FLAGS, &zero, 8);
+	send_raw(sv[1], buf, n, fds, 9);
+	r = vhost_user_get_features(&vu, &v);
+	ok(t, r == -EPROTO && contains(vhost_user_error(&vu), "more than 8 fds"),
+	   "a reply with 9 fds is refused (%s)", vhost_user_error(&vu));
+	ok(t, h_count_fds() == fd1 - 1, "none of them kept, the connection closed (%d open, %d expected)",
+	   h_count_fds(), fd1 - 1);
+	close_fds(fds, 9);
+	vhost_user_close(&vu);
+	close(sv[1]);
+	ok(t, h_count_fds() == fd0, "no fd leaked");
+}
+
 static void test_backend_req(struct tap *t)
 {
 	static const struct vhost_user_backend_req_ops fail_ops = {
@@ -1146,6 +1176,7 @@ int main(void)
 	test_timeouts(&t);
 	test_reply_ack(&t);
 	test_backend_req(&t);
+	test_reply_too_many_fds(&t);
 	test_backend_req_partial(&t);
 	test_backend_req_hostile(&t);
 	return tap_done(&t);
