@@ -8,9 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/config.h"
-
 struct vm;
+
+struct ram_config {
+	uint64_t size;         /* bytes */
+	bool share;            /* MAP_SHARED: required for vhost-user */
+	bool hugetlb;          /* memfd with MFD_HUGETLB */
+	uint64_t hugetlbsize;  /* hugetlbsize=: huge page size, 0 = system default */
+	const char *mem_path;  /* memory-backend-file: file or directory; NULL = memfd */
+	const char *backend_id; /* -object id that defined it, NULL = implicit */
+};
+
 
 /* RAM stops at 3 GiB below 4 GiB; the rest of the 32-bit space is the hole
  * for PCI windows, ECAM, IOAPIC, LAPIC and the like. */

@@ -10,7 +10,7 @@
 
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Sent to a vCPU thread to interrupt KVM_RUN. */
 #define VCPU_KICK_SIGNAL SIGUSR1

@@ -11,7 +11,7 @@
 #include <linux/kvm.h>
 
 #include "kvm/vm.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* KVM's own placement for the TSS and the real-mode identity map page on
  * Intel; inside the 32-bit MMIO hole, below the BIOS ROM alias, as QEMU. */

@@ -10,7 +10,7 @@
 
 #include "kvm/bus.h"
 #include "kvm/irq.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 struct guest_ram;
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite; `make test` calls it once everything is built.
-#   1. every executable in build/tests/unit/, on the host (TAP on stdout)
+#   1. every executable in build/tests/unit/, on the host (TAP on stdout),
+#      and tests/layers.sh (no folder includes a layer above it)
 #   2. tests/bats/host/*.bats on the host: tests of the lab runner itself,
 #      which boot the lab (skipped with LAB=0)
 #   3. tests/bats/*.bats in ONE session of tests/lab/maybe-run: natively where
@@ -143,6 +144,7 @@ else
 	for bin in "${units[@]}"; do
 		stage "unit: ${bin#"$top"/}" "$bin"
 	done
+	stage "layers" tests/layers.sh
 
 	# 2. The lab runner's own tests, from the host.
 	host_bats=(tests/bats/host/*.bats)

@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "vhost/vhost_user.h"
 #include "vhost/vhost_user_internal.h"
 #include "vhost/vhost_user_trace.h"
-#include "vmm/log.h"
 
 #define CHANNEL "backend-req"
 

@@ -6,9 +6,9 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "lib/log.h"
 #include "vhost/vhost_dev.h"
 #include "vhost/vhost_user_proto.h"
-#include "vmm/log.h"
 
 __attribute__((format(printf, 3, 4)))
 static int dev_fail(struct vhost_dev *dev, int err, const char *fmt, ...)

@@ -11,11 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "vhost/vhost_user.h"
 #include "vhost/vhost_user_internal.h"
 #include "vhost/vhost_user_trace.h"
-#include "vmm/config.h"
-#include "vmm/log.h"
 
 int64_t vu_now_us(void)
 {

@@ -33,7 +33,14 @@
 #include "vhost/vhost_mem.h"
 #include "vhost/vhost_user_proto.h"
 
-struct chardev_config;
+/* -chardev socket,id=..,path=..[,server=on|off][,wait=on|off] */
+struct chardev_config {
+	char *id;
+	char *path;
+	bool server;
+	bool wait;
+};
+
 
 #define VHOST_USER_DEFAULT_TIMEOUT_MS 5000
 

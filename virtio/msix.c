@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "kvm/irq.h"
+#include "lib/log.h"
 #include "virtio/msix.h"
 #include "virtio/pci.h"
-#include "vmm/log.h"
 
 #define ENTRY_CTRL 3	/* index of the vector control dword in entry[] */
 

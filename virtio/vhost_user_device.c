@@ -10,10 +10,10 @@
 #include <linux/virtio_config.h>
 
 #include "kvm/memory.h"
+#include "lib/log.h"
+#include "lib/qemu_opts.h"
 #include "vhost/vhost_user_trace.h"
 #include "virtio/vhost_user_device.h"
-#include "vmm/log.h"
-#include "vmm/qemu_opts.h"
 
 extern const struct vhost_user_device_type vhost_user_fs_type;
 
@@ -326,23 +326,12 @@ static const struct virtio_dev_ops vhost_user_device_ops = {
 
 /* ---- creation ---- */
 
-static const struct chardev_config *find_chardev(const struct vmm_config *cfg, const char *id)
-{
-	int i;
-
-	for (i = 0; i < cfg->nchardevs; i++)
-		if (!strcmp(cfg->chardevs[i].id, id))
-			return &cfg->chardevs[i];
-	return NULL;
-}
-
 int vhost_user_device_create(struct vhost_user_device *d,
 			     const struct vhost_user_device_type *type,
-			     const struct qemu_opts *opts, const struct vmm_config *cfg,
-			     struct vm *vm, struct guest_ram *ram, struct pci_bus *bus,
-			     struct event_loop *loop, char *err, size_t errlen)
+			     const struct qemu_opts *opts, const struct chardev_config *chr,
+			     const struct vhost_user_device_env *env, char *err, size_t errlen)
 {
-	const struct chardev_config *chr;
+	struct guest_ram *ram = env->ram;
 	struct virtio_dev_desc desc;
 	const char *id = qemu_opts_get(opts, "chardev");
 	uint64_t protocol = VHOST_USER_PROTOCOL_FEATURES_SUPPORTED;
@@ -351,9 +340,9 @@ int vhost_user_device_create(struct vhost_user_device *d,
 	memset(d, 0, sizeof(*d));
 	d->type = type;
 	d->ram = ram;
-	d->loop = loop;
+	d->loop = env->loop;
 	vhost_user_init(&d->vu, id ? id : "?");
-	if (!id || !(chr = find_chardev(cfg, id))) {
+	if (!id || !chr) {
 		snprintf(err, errlen, "-device %s: needs chardev=ID of a -chardev socket", type->name);
 		return -EINVAL;
 	}
@@ -366,8 +355,8 @@ int vhost_user_device_create(struct vhost_user_device *d,
 			 type->name);
 		return -EINVAL;
 	}
-	if (vhost_user_trace_enabled((const char *const *)cfg->traces, cfg->ntraces))
-		vhost_user_set_trace(&d->vu, stderr);
+	if (env->trace)
+		vhost_user_set_trace(&d->vu, env->trace);
 	ret = vhost_user_open(&d->vu, chr);
 	if (ret < 0) {
 		snprintf(err, errlen, "-device %s: %s", type->name, vhost_user_error(&d->vu));
@@ -426,9 +415,9 @@ int vhost_user_device_create(struct vhost_user_device *d,
 		.features = d->vdev.features & ~(1ULL << VIRTIO_F_VERSION_1),
 		.config_size = d->config_size, .ops = &vhost_user_device_ops,
 	};
-	ret = virtio_pci_init(&d->vp, vm, &desc, d);
+	ret = virtio_pci_init(&d->vp, env->vm, &desc, d);
 	if (ret >= 0)
-		ret = pci_bus_add(bus, &d->vp.pci, -1);
+		ret = pci_bus_add(env->bus, &d->vp.pci, -1);
 	if (ret < 0) {
 		snprintf(err, errlen, "-device %s: cannot create the PCI device: %s", type->name,
 			 strerror(-ret));
@@ -438,7 +427,7 @@ int vhost_user_device_create(struct vhost_user_device *d,
 	/* EPOLLRDHUP only: replies are read by whoever sent the request; the
 	 * loop only wants to hear that the backend went away. */
 	d->hup_watch = (struct loop_watch){ d->vu.fd, on_backend_hup, d };
-	ret = loop_add(loop, &d->hup_watch, EPOLLRDHUP);
+	ret = loop_add(d->loop, &d->hup_watch, EPOLLRDHUP);
 	if (ret < 0) {
 		snprintf(err, errlen, "-device %s: epoll: %s", type->name, strerror(-ret));
 		return ret;
@@ -446,7 +435,7 @@ int vhost_user_device_create(struct vhost_user_device *d,
 	d->hup_watching = true;
 	if (vhost_dev_event_fd(&d->vdev) >= 0) {
 		d->req_watch = (struct loop_watch){ vhost_dev_event_fd(&d->vdev), on_backend_req, d };
-		ret = loop_add(loop, &d->req_watch, EPOLLIN);
+		ret = loop_add(d->loop, &d->req_watch, EPOLLIN);
 		if (ret < 0) {
 			snprintf(err, errlen, "-device %s: epoll: %s", type->name, strerror(-ret));
 			return ret;

@@ -14,12 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/loop.h"
+#include "lib/qemu_opts.h"
 #include "vhost/vhost_dev.h"
 #include "vhost/vhost_user.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtqueue.h"
-#include "vmm/config.h"
-#include "vmm/loop.h"
 
 struct vhost_user_device;
 struct guest_ram;
@@ -84,15 +84,24 @@ struct vhost_user_device {
 /* Looks up a -device type; NULL if it is not a vhost-user device. */
 const struct vhost_user_device_type *vhost_user_device_type_find(const char *name);
 
-/* Builds the device from its -device options: connects to the chardev,
- * negotiates with the backend, creates the PCI function on bus and the
- * event loop watches. On failure returns -errno with a one-line message
- * in err; vhost_user_device_destroy() is needed either way. */
+/* What a device is built into, from the machine. */
+struct vhost_user_device_env {
+	struct vm *vm;             /* NULL without KVM (unit tests) */
+	struct guest_ram *ram;
+	struct pci_bus *bus;
+	struct event_loop *loop;
+	FILE *trace;               /* -trace vhost-user: every message; or NULL */
+};
+
+/* Builds the device from its -device options: connects to chr (the
+ * -chardev named by chardev=, NULL if there is none), negotiates with the
+ * backend, creates the PCI function on env->bus and the event loop
+ * watches. On failure returns -errno with a one-line message in err;
+ * vhost_user_device_destroy() is needed either way. */
 int vhost_user_device_create(struct vhost_user_device *d,
 			     const struct vhost_user_device_type *type,
-			     const struct qemu_opts *opts, const struct vmm_config *cfg,
-			     struct vm *vm, struct guest_ram *ram, struct pci_bus *bus,
-			     struct event_loop *loop, char *err, size_t errlen);
+			     const struct qemu_opts *opts, const struct chardev_config *chr,
+			     const struct vhost_user_device_env *env, char *err, size_t errlen);
 void vhost_user_device_destroy(struct vhost_user_device *d);
 
 #endif

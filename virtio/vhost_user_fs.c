@@ -12,8 +12,8 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
 
+#include "lib/qemu_opts.h"
 #include "virtio/vhost_user_device.h"
-#include "vmm/qemu_opts.h"
 
 #define FS_DEFAULT_QUEUE_SIZE 128
 #define FS_MAX_QUEUE_SIZE     1024

@@ -9,8 +9,8 @@
 
 #include "kvm/irq.h"
 #include "kvm/vm.h"
+#include "lib/log.h"
 #include "virtio/virtio_pci.h"
-#include "vmm/log.h"
 
 #define VIRTIO_PCI_VENDOR     0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040   /* + virtio id: modern-only ids */

@@ -7,10 +7,10 @@
 
 #include <asm/bootparam.h>
 
+#include "lib/log.h"
+#include "virtio/pci.h"
 #include "vmm/boot.h"
 #include "vmm/e820.h"
-#include "vmm/log.h"
-#include "virtio/pci.h"
 
 #define SETUP_HDR_OFFSET   0x1f1
 #define BOOT_FLAG_MAGIC    0xaa55

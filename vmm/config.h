@@ -7,46 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/log.h"
+#include "kvm/memory.h"
+#include "lib/log.h"
+#include "lib/qemu_opts.h"
+#include "vhost/vhost_user.h"
 
 #define VMM_MAX_CPUS 64
 #define VMM_DEFAULT_RAM (512ULL << 20)
 /* More guest RAM than this cannot be backed here; -m says so up front. */
 #define VMM_MAX_RAM (1ULL << 40)
-#define VMM_MAX_OPTS 32
 #define VMM_MAX_CHARDEVS 16
 #define VMM_MAX_DEVICES 16
-
-/* A QEMU-style "driver,key=value,key=value" option string, split. The first
- * element without '=' is the driver/type; keys keep their order. */
-struct qemu_opts {
-	char *type;
-	int n;
-	char *key[VMM_MAX_OPTS];
-	char *val[VMM_MAX_OPTS];
-};
-
-struct ram_config {
-	uint64_t size;         /* bytes */
-	bool share;            /* MAP_SHARED: required for vhost-user */
-	bool hugetlb;          /* memfd with MFD_HUGETLB */
-	uint64_t hugetlbsize;  /* hugetlbsize=: huge page size, 0 = system default */
-	const char *mem_path;  /* memory-backend-file: file or directory; NULL = memfd */
-	const char *backend_id; /* -object id that defined it, NULL = implicit */
-};
 
 struct debug_exit_config {
 	bool enabled;
 	uint16_t iobase;
 	uint8_t iosize;        /* 1, 2 or 4 */
-};
-
-/* -chardev socket,id=..,path=..[,server=on|off][,wait=on|off] */
-struct chardev_config {
-	char *id;
-	char *path;
-	bool server;
-	bool wait;
 };
 
 /* -device TYPE,... other than the ones that map onto fields above; kept as

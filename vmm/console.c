@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "kvm/vm.h"
+#include "lib/log.h"
 #include "vmm/console.h"
-#include "vmm/log.h"
 #include "vmm/serial.h"
 
 static void console_help(void)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <termios.h>
 
-#include "vmm/loop.h"
+#include "lib/loop.h"
 
 struct serial;
 struct vm;

@@ -1,13 +1,30 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "vhost/vhost_user_trace.h"
 #include "vmm/devices.h"
+
+static const struct chardev_config *find_chardev(const struct vmm_config *cfg, const char *id)
+{
+	int i;
+
+	for (i = 0; id && i < cfg->nchardevs; i++)
+		if (!strcmp(cfg->chardevs[i].id, id))
+			return &cfg->chardevs[i];
+	return NULL;
+}
 
 int devices_create(struct device_set *s, const struct vmm_config *cfg, struct vm *vm,
 		   struct guest_ram *ram, struct pci_bus *bus, struct event_loop *loop,
 		   char *err, size_t errlen)
 {
+	const struct vhost_user_device_env env = {
+		.vm = vm, .ram = ram, .bus = bus, .loop = loop,
+		.trace = vhost_user_trace_enabled((const char *const *)cfg->traces, cfg->ntraces)
+			 ? stderr : NULL,
+	};
 	int i, ret;
 
 	s->n = 0;
@@ -24,8 +41,9 @@ int devices_create(struct device_set *s, const struct vmm_config *cfg, struct vm
 			return -ENOTSUP;
 		}
 		s->n = i + 1;
-		ret = vhost_user_device_create(&s->devs[i], type, opts, cfg, vm, ram, bus, loop,
-					       err, errlen);
+		ret = vhost_user_device_create(&s->devs[i], type, opts,
+					       find_chardev(cfg, qemu_opts_get(opts, "chardev")),
+					       &env, err, errlen);
 		if (ret < 0)
 			return ret;
 	}

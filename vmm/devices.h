@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "virtio/vhost_user_device.h"
+#include "vmm/config.h"
 
 struct device_set {
 	int n;

@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
-#include "vmm/log.h"
 #include "vmm/machine.h"
 
 static uint64_t now_ns(void)

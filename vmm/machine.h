@@ -6,14 +6,14 @@
 #include "kvm/memory.h"
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
+#include "lib/loop.h"
+#include "virtio/pci.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
 #include "vmm/devices.h"
-#include "vmm/loop.h"
 #include "vmm/pm.h"
 #include "vmm/serial.h"
-#include "virtio/pci.h"
 
 struct machine {
 	const struct vmm_config *cfg;

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "lib/log.h"
 #include "vmm/config.h"
-#include "vmm/log.h"
 #include "vmm/machine.h"
 
 int main(int argc, char **argv)

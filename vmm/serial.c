@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "kvm/vm.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 #include "vmm/serial.h"
 
 enum {

@@ -2,9 +2,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/qemu_opts.h"
 #include "tests/unit/tap.h"
 #include "vmm/config.h"
-#include "vmm/qemu_opts.h"
 
 #define ARGV(...) ((char *[]){ "vmm", __VA_ARGS__, NULL })
 #define ERRLEN 256
@@ -519,7 +519,7 @@ static void test_qemu_opts(struct tap *t)
 	ok(t, ret == 0 && !o.type && o.n == 0, "qemu_opts: empty string");
 	qemu_opts_free(&o);
 	strcpy(many, "t");
-	for (i = 0; i <= VMM_MAX_OPTS; i++)
+	for (i = 0; i <= QEMU_OPTS_MAX; i++)
 		sprintf(many + strlen(many), ",k%d=v", i);
 	ret = qemu_opts_parse(&o, many, err, sizeof(err));
 	ok(t, ret < 0 && !strncmp(err, "more than 32 parameters", 23) && o.n == 0 && !o.type,

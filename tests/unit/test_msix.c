@@ -14,10 +14,10 @@
 
 #include "kvm/bus.h"
 #include "kvm/vm.h"
+#include "lib/log.h"
 #include "tests/unit/tap.h"
 #include "virtio/msix.h"
 #include "virtio/pci.h"
-#include "vmm/log.h"
 
 #define NVEC		70	/* > 64: the PBA takes two qwords */
 #define BAR		1

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "kvm/bus.h"
+#include "lib/log.h"
 #include "tests/unit/tap.h"
 #include "virtio/pci.h"
 #include "vmm/acpi.h"
-#include "vmm/log.h"
 
 #define GIB (1ULL << 30)
 

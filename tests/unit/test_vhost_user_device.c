@@ -12,11 +12,12 @@
 #include <linux/virtio_ring.h>
 
 #include "kvm/memory.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/qemu_opts.h"
 #include "tests/tools/vu_harness.h"
 #include "tests/unit/tap.h"
 #include "virtio/vhost_user_device.h"
-#include "vmm/loop.h"
-#include "vmm/qemu_opts.h"
 
 #define RAM_SIZE (64ULL << 20)
 #define QSIZE 64
@@ -31,7 +32,7 @@ struct rig {
 	struct pci_bus pbus;
 	struct guest_ram ram;
 	struct event_loop loop;
-	struct vmm_config cfg;
+	struct chardev_config chr;
 	struct qemu_opts opts;
 	struct vhost_user_device d;
 	struct harness h;
@@ -62,6 +63,7 @@ static int rig_init(struct rig *r, const struct vhost_user_device_type *type, ch
 {
 	struct ram_config rc = { .size = RAM_SIZE, .share = true };
 	struct pci_bus_config pc;
+	struct vhost_user_device_env env;
 	struct vub_config bc;
 	int ret;
 
@@ -77,9 +79,8 @@ static int rig_init(struct rig *r, const struct vhost_user_device_type *type, ch
 	if (!mkdtemp(r->dir))
 		return -1;
 	snprintf(r->path, sizeof(r->path), "%s/fs.sock", r->dir);
-	r->cfg.nchardevs = 1;
-	r->cfg.chardevs[0] = (struct chardev_config){ .id = "c0", .path = r->path,
-						      .server = true, .wait = false };
+	r->chr = (struct chardev_config){ .id = "c0", .path = r->path, .server = true,
+					  .wait = false };
 	if (qemu_opts_parse(&r->opts, "vhost-user-fs-pci,chardev=c0,tag=t,queue-size=64",
 			    err, errlen) < 0)
 		return -1;
@@ -87,8 +88,8 @@ static int rig_init(struct rig *r, const struct vhost_user_device_type *type, ch
 	/* The device waits for the back-end to connect to its socket. */
 	if (harness_start_how(&r->h, &bc, r->path, 100) < 0)
 		return -1;
-	ret = vhost_user_device_create(&r->d, type, &r->opts, &r->cfg, NULL, &r->ram, &r->pbus, &r->loop,
-				       err, errlen);
+	env = (struct vhost_user_device_env){ .ram = &r->ram, .bus = &r->pbus, .loop = &r->loop };
+	ret = vhost_user_device_create(&r->d, type, &r->opts, &r->chr, &env, err, errlen);
 	if (ret < 0)
 		return ret;
 	r->bar = pci_bar_addr(&r->d.vp.pci, VIRTIO_PCI_BAR);

@@ -1,6 +1,6 @@
 /* The main thread's event loop: epoll over fds with a callback each. */
-#ifndef VMM_LOOP_H
-#define VMM_LOOP_H
+#ifndef LIB_LOOP_H
+#define LIB_LOOP_H
 
 #include <stdint.h>
 

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 static enum log_level current_level = LOG_WARN;
 

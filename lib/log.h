@@ -1,6 +1,6 @@
 /* One logging helper for the whole VMM: levels, a prefix, stderr. */
-#ifndef VMM_LOG_H
-#define VMM_LOG_H
+#ifndef LIB_LOG_H
+#define LIB_LOG_H
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 

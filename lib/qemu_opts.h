@@ -2,12 +2,22 @@
  * qemu_opts, with QEMU's quirks: ",," is a literal comma inside a value, a
  * bare element after the first is a boolean flag ("server" = server=on,
  * "nowait" = wait=off), and a repeated key is kept, the last one winning. */
-#ifndef VMM_QEMU_OPTS_H
-#define VMM_QEMU_OPTS_H
+#ifndef LIB_QEMU_OPTS_H
+#define LIB_QEMU_OPTS_H
 
 #include <stddef.h>
 
-#include "vmm/config.h"
+#define QEMU_OPTS_MAX 32
+
+/* A QEMU-style "driver,key=value,key=value" option string, split. The first
+ * element without '=' is the driver/type; keys keep their order. */
+struct qemu_opts {
+	char *type;
+	int n;
+	char *key[QEMU_OPTS_MAX];
+	char *val[QEMU_OPTS_MAX];
+};
+
 
 /* Fills o (which need not be initialised) from str. A bare first element
  * becomes o->type (QEMU's "implied" first key). On failure returns -EINVAL

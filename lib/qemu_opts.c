@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/qemu_opts.h"
+#include "lib/qemu_opts.h"
 
 /* Copies a value up to the first lone ',' turning ",," into ','; *end is
  * left on that ',' or on the terminating NUL. */
@@ -110,11 +110,11 @@ int qemu_opts_parse(struct qemu_opts *o, const char *str, char *err,
 			ret = -ENOMEM;
 			goto nomem;
 		}
-		if (o->n == VMM_MAX_OPTS) {
+		if (o->n == QEMU_OPTS_MAX) {
 			free(key);
 			free(val);
 			snprintf(err, errlen, "more than %d parameters in '%s'",
-				 VMM_MAX_OPTS, str);
+				 QEMU_OPTS_MAX, str);
 			ret = -EINVAL;
 			goto fail;
 		}
