@@ -39,8 +39,8 @@ const char *vhost_dev_error(const struct vhost_dev *dev)
 }
 
 int vhost_dev_init(struct vhost_dev *dev, const struct vhost_backend_ops *ops,
-		   void *backend, unsigned nvqs, uint64_t features_wanted,
-		   uint64_t protocol_features_wanted)
+		   void *backend, unsigned vq_index, unsigned nvqs,
+		   uint64_t features_wanted)
 {
 	uint64_t features;
 	int r;
@@ -48,16 +48,17 @@ int vhost_dev_init(struct vhost_dev *dev, const struct vhost_backend_ops *ops,
 	memset(dev, 0, sizeof(*dev));
 	dev->ops = ops;
 	dev->backend = backend;
+	dev->vq_index = vq_index;
 	dev->nvqs = nvqs;
 	if (ops->describe)
 		ops->describe(dev, dev->name, sizeof(dev->name));
 	else
 		snprintf(dev->name, sizeof(dev->name), "%s", ops->name);
-	if (nvqs == 0 || nvqs > VHOST_DEV_MAX_VQS)
-		return dev_fail(dev, -EINVAL, "%s: %u queues (1 to %d are possible)",
-				dev->name, nvqs, VHOST_DEV_MAX_VQS);
+	if (nvqs == 0 || vq_index + nvqs > VHOST_DEV_MAX_VQS)
+		return dev_fail(dev, -EINVAL, "%s: queues %u..%u (1 to %d are possible)",
+				dev->name, vq_index, vq_index + nvqs - 1, VHOST_DEV_MAX_VQS);
 
-	r = ops->init(dev, protocol_features_wanted);
+	r = ops->init(dev);
 	if (r < 0)
 		goto fail;
 	r = ops->set_owner(dev);
@@ -232,9 +233,9 @@ int vhost_dev_start(struct vhost_dev *dev, uint64_t acked,
 		if (r == 0)
 			r = ops->set_vring_addr(dev, &addrs[i]);
 		if (r == 0)
-			r = ops->set_vring_kick(dev, i, q->kick_fd);
-		if (r == 0)
 			r = ops->set_vring_call(dev, i, q->call_fd);
+		if (r == 0)
+			r = ops->set_vring_kick(dev, i, q->kick_fd);
 		if (r < 0)
 			goto fail;
 		s->started = true;
@@ -398,4 +399,24 @@ void vhost_dev_close_event(struct vhost_dev *dev)
 {
 	if (dev->ops && dev->ops->close_event)
 		dev->ops->close_event(dev);
+}
+
+int vhost_dev_vsock_set_guest_cid(struct vhost_dev *dev, uint64_t cid)
+{
+	int r;
+
+	if (!dev->ops->vsock)
+		return dev_fail(dev, -EOPNOTSUPP, "%s: not a vsock back-end", dev->name);
+	r = dev->ops->vsock->set_guest_cid(dev, cid);
+	return r < 0 ? op_fail(dev, r) : 0;
+}
+
+int vhost_dev_vsock_set_running(struct vhost_dev *dev, bool running)
+{
+	int r;
+
+	if (!dev->ops->vsock)
+		return dev_fail(dev, -EOPNOTSUPP, "%s: not a vsock back-end", dev->name);
+	r = dev->ops->vsock->set_running(dev, running);
+	return r < 0 ? op_fail(dev, r) : 0;
 }

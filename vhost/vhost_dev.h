@@ -3,9 +3,21 @@
  * rings over when the driver sets DRIVER_OK, take them back on stop or
  * reset - and knows nothing about the transport (virtio-pci fills a
  * vhost_vq_config per queue) nor, beyond the ops table, about the kind of
- * back-end. Today's only back-end is vhost-user (vhost_user_backend_ops,
- * backend = struct vhost_user *); a kernel vhost back-end (/dev/vhost-net)
- * would be another ops table, with no change to devices.
+ * back-end: vhost-user (vhost_user_backend_ops, backend = struct
+ * vhost_user *) and the kernel's /dev/vhost-* (vhost_kernel_backend_ops,
+ * backend = struct vhost_kernel *) are two ops tables behind the same
+ * calls.
+ *
+ * A vhost_dev covers nvqs queues of its device starting at vq_index (QEMU's
+ * sub-range): the queues before or after it may be served by the VMM (a
+ * net control queue, the vsock event queue) or by another vhost_dev (one
+ * kernel vhost-net fd per queue pair). Every index in this interface is
+ * local, 0..nvqs-1; each back-end maps it to what its protocol numbers
+ * (vhost-user: the device's queue vq_index + i; the kernel: i).
+ *
+ * Threads: every call comes from whichever thread holds the device's lock
+ * (a vCPU thread writing the status register, or the event loop), one at a
+ * time; the calls that talk to the back-end wait for its answers.
  *
  * Errors: 0 or -errno, with a one-line message in vhost_dev_error().
  * vhost_dev_backend_lost(err) tells whether the back-end is gone or not
@@ -27,14 +39,21 @@
 
 struct vhost_dev;
 
+/* Back-end calls that exist for one device type only. */
+struct vhost_vsock_backend_ops {
+	int (*set_guest_cid)(struct vhost_dev *dev, uint64_t cid);
+	int (*set_running)(struct vhost_dev *dev, bool running);
+};
+
 /* One back-end kind. Mandatory: everything up to set_vring_call. The
  * optional ones may be NULL: that step does not exist for the back-end. */
 struct vhost_backend_ops {
 	const char *name;
 	/* The back-end-specific part of vhost_dev_init() before SET_OWNER:
-	 * features, protocol negotiation, limits (dev->max_queues,
-	 * dev->mem_slots), side channels. */
-	int (*init)(struct vhost_dev *dev, uint64_t protocol_features_wanted);
+	 * features, protocol negotiation (vhost-user: within what
+	 * vhost_user_want_protocol_features() allowed), limits
+	 * (dev->max_queues, dev->mem_slots), side channels. */
+	int (*init)(struct vhost_dev *dev);
 	/* Releases what init set up; never talks to the back-end. */
 	void (*cleanup)(struct vhost_dev *dev);
 	int (*set_owner)(struct vhost_dev *dev);
@@ -48,6 +67,9 @@ struct vhost_backend_ops {
 	int (*set_vring_kick)(struct vhost_dev *dev, unsigned idx, int fd);
 	int (*set_vring_call)(struct vhost_dev *dev, unsigned idx, int fd);
 	/* optional */
+	/* An eventfd the back-end signals on a ring error; no device asks
+	 * for one yet (QEMU logs "guest error" when it fires). */
+	int (*set_vring_err)(struct vhost_dev *dev, unsigned idx, int fd);
 	int (*set_vring_enable)(struct vhost_dev *dev, unsigned idx, bool enable);
 	int (*dev_start)(struct vhost_dev *dev, bool started);
 	int (*reset_status)(struct vhost_dev *dev);
@@ -67,9 +89,12 @@ struct vhost_backend_ops {
 	const char *(*error)(struct vhost_dev *dev);
 	/* "vhost-user c0": how messages name the device's back-end. */
 	void (*describe)(struct vhost_dev *dev, char *buf, size_t len);
+	/* Device-specific calls; NULL where the back-end kind has none. */
+	const struct vhost_vsock_backend_ops *vsock;
 };
 
 extern const struct vhost_backend_ops vhost_user_backend_ops;
+extern const struct vhost_backend_ops vhost_kernel_backend_ops;
 
 /* What the transport knows about one queue when the driver sets
  * DRIVER_OK. Addresses are guest-physical; vhost_dev translates them. */
@@ -99,6 +124,7 @@ struct vhost_dev {
 	const struct vhost_backend_ops *ops;
 	void *backend;
 	char name[80];              /* prefix of our error messages */
+	unsigned vq_index;          /* the device's first queue this covers */
 	unsigned nvqs;
 	/* The back-end's device features, limited to what the device wants:
 	 * what the transport may offer the guest. */
@@ -107,7 +133,6 @@ struct vhost_dev {
 	 * added to every SET_FEATURES. */
 	uint64_t backend_features;
 	uint64_t acked_features;    /* what the driver acked, last start */
-	uint64_t protocol_features; /* negotiated (vhost-user) */
 	uint64_t max_queues;        /* back-end's limit, 0 if it did not say */
 	unsigned mem_slots;         /* memory regions the back-end takes */
 	bool initialized;
@@ -120,17 +145,17 @@ struct vhost_dev {
 	char err[400];
 };
 
-/* Connects the device to an already connected back-end and negotiates, in
- * QEMU's order (vhost-user): GET_FEATURES, GET_PROTOCOL_FEATURES,
- * SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS,
- * SET_BACKEND_REQ_FD, SET_OWNER, GET_FEATURES. features_wanted: the
- * virtio feature bits the device model supports (dev->features is the
- * back-end's offer within them). protocol_features_wanted: usually
- * VHOST_USER_PROTOCOL_FEATURES_SUPPORTED, without F_CONFIG when the device
- * builds its config space itself. On failure nothing is left to clean up. */
+/* Connects the device's queues vq_index..vq_index+nvqs-1 to an already
+ * connected back-end and negotiates, in QEMU's order (vhost-user:
+ * GET_FEATURES, GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES,
+ * GET_QUEUE_NUM, GET_MAX_MEM_SLOTS, SET_BACKEND_REQ_FD, SET_OWNER,
+ * GET_FEATURES; the kernel: VHOST_SET_OWNER, VHOST_GET_FEATURES).
+ * features_wanted: the virtio feature bits the device model supports
+ * (dev->features is the back-end's offer within them). On failure nothing
+ * is left to clean up. */
 int vhost_dev_init(struct vhost_dev *dev, const struct vhost_backend_ops *ops,
-		   void *backend, unsigned nvqs, uint64_t features_wanted,
-		   uint64_t protocol_features_wanted);
+		   void *backend, unsigned vq_index, unsigned nvqs,
+		   uint64_t features_wanted);
 /* Stops the device if started and releases what init set up. The
  * back-end connection itself belongs to the caller. */
 void vhost_dev_cleanup(struct vhost_dev *dev);
@@ -140,7 +165,9 @@ void vhost_dev_cleanup(struct vhost_dev *dev);
  * shared. vqs: dev->nvqs entries. Order (vhost-user): SET_FEATURES
  * [GET_STATUS, SET_STATUS +FEATURES_OK], SET_MEM_TABLE or ADD_MEM_REG...,
  * per ready queue SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR,
- * SET_VRING_KICK, SET_VRING_CALL; per queue SET_VRING_ENABLE 1
+ * SET_VRING_CALL, SET_VRING_KICK (the call fd first: a
+ * back-end without PROTOCOL_FEATURES starts the ring at its kick fd and
+ * must have somewhere to signal); per queue SET_VRING_ENABLE 1
  * (synchronous); [GET_STATUS, SET_STATUS +ACKNOWLEDGE|DRIVER|DRIVER_OK].
  * Everything is validated before the first message. */
 int vhost_dev_start(struct vhost_dev *dev, uint64_t acked,
@@ -184,6 +211,12 @@ int vhost_dev_handle_event(struct vhost_dev *dev);
  * -ENOTCONN, until the next vhost_dev_init(). Does nothing if there is no
  * channel; never talks to the back-end. */
 void vhost_dev_close_event(struct vhost_dev *dev);
+
+/* vhost-vsock: the guest's context id, and whether the back-end moves
+ * data (QEMU's vhost_vsock_set_guest_cid / _set_running). -EOPNOTSUPP
+ * when the back-end kind has no such call. */
+int vhost_dev_vsock_set_guest_cid(struct vhost_dev *dev, uint64_t cid);
+int vhost_dev_vsock_set_running(struct vhost_dev *dev, bool running);
 
 const char *vhost_dev_error(const struct vhost_dev *dev);
 

@@ -216,6 +216,12 @@ void vhost_user_init(struct vhost_user *vu, const char *name)
 	vu->listen_fd = -1;
 	vu->req_fd = -1;
 	vu->timeout_ms = VHOST_USER_DEFAULT_TIMEOUT_MS;
+	vu->protocol_features_wanted = VHOST_USER_PROTOCOL_FEATURES_SUPPORTED;
+}
+
+void vhost_user_want_protocol_features(struct vhost_user *vu, uint64_t mask)
+{
+	vu->protocol_features_wanted = mask & VHOST_USER_PROTOCOL_FEATURES_SUPPORTED;
 }
 
 void vhost_user_set_timeout(struct vhost_user *vu, int timeout_ms)

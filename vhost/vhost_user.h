@@ -76,6 +76,9 @@ struct vhost_user {
 	int timeout_ms;        /* per reply, and per blocked send */
 	FILE *trace;           /* protocol trace, NULL = off */
 	uint64_t protocol_features; /* as acked with SET_PROTOCOL_FEATURES */
+	/* What the device lets vhost_dev_init() negotiate; all we support
+	 * unless vhost_user_want_protocol_features() narrowed it. */
+	uint64_t protocol_features_wanted;
 
 	/* Back-end request channel: our end of the socketpair, and the
 	 * request that has partly arrived on it (header, then payload, in
@@ -102,6 +105,9 @@ struct vhost_user {
 void vhost_user_init(struct vhost_user *vu, const char *name);
 /* Reply timeout; <= 0 restores VHOST_USER_DEFAULT_TIMEOUT_MS. */
 void vhost_user_set_timeout(struct vhost_user *vu, int timeout_ms);
+/* Narrows what vhost_dev_init() may negotiate, e.g. without F_CONFIG for a
+ * device whose config space the VMM builds itself. */
+void vhost_user_want_protocol_features(struct vhost_user *vu, uint64_t mask);
 /* Protocol trace destination (stderr when -trace asks for it), or NULL. */
 void vhost_user_set_trace(struct vhost_user *vu, FILE *f);
 

@@ -16,7 +16,13 @@ static struct vhost_user *vu_of(struct vhost_dev *dev)
 
 static bool has_pf(struct vhost_dev *dev, unsigned bit)
 {
-	return dev->protocol_features & (1ULL << bit);
+	return vhost_user_has_protocol_feature(vu_of(dev), bit);
+}
+
+/* Ring numbers on the wire are the device's, not the vhost_dev's. */
+static unsigned ring(struct vhost_dev *dev, unsigned idx)
+{
+	return dev->vq_index + idx;
 }
 
 static int config_change(void *opaque)
@@ -33,7 +39,7 @@ static const struct vhost_user_backend_req_ops req_ops = {
 };
 
 /* QEMU's vhost_user_backend_init(). */
-static int vu_init(struct vhost_dev *dev, uint64_t protocol_features_wanted)
+static int vu_init(struct vhost_dev *dev)
 {
 	struct vhost_user *vu = vu_of(dev);
 	uint64_t features, pf, n;
@@ -51,21 +57,20 @@ static int vu_init(struct vhost_dev *dev, uint64_t protocol_features_wanted)
 	r = vhost_user_get_protocol_features(vu, &pf);
 	if (r < 0)
 		return r;
-	pf &= protocol_features_wanted & VHOST_USER_PROTOCOL_FEATURES_SUPPORTED;
+	pf &= vu->protocol_features_wanted & VHOST_USER_PROTOCOL_FEATURES_SUPPORTED;
 	r = vhost_user_set_protocol_features(vu, pf);
 	if (r < 0)
 		return r;
-	dev->protocol_features = pf;
 
 	if (has_pf(dev, VHOST_USER_PROTOCOL_F_MQ)) {
 		r = vhost_user_get_queue_num(vu, &n);
 		if (r < 0)
 			return r;
 		dev->max_queues = n;
-		if (n < dev->nvqs)
+		if (n < dev->vq_index + dev->nvqs)
 			return vhost_user_fail(vu, -EINVAL,
 					       "the back-end supports at most %llu queues, the device needs %u",
-					       (unsigned long long)n, dev->nvqs);
+					       (unsigned long long)n, dev->vq_index + dev->nvqs);
 	}
 	if (has_pf(dev, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
 		r = vhost_user_get_max_mem_slots(vu, &n);
@@ -123,32 +128,40 @@ static int vu_set_mem_table(struct vhost_dev *dev, const struct vhost_mem_table 
 
 static int vu_set_vring_num(struct vhost_dev *dev, unsigned idx, unsigned num)
 {
-	return vhost_user_set_vring_num(vu_of(dev), idx, num);
+	return vhost_user_set_vring_num(vu_of(dev), ring(dev, idx), num);
 }
 
 static int vu_set_vring_base(struct vhost_dev *dev, unsigned idx, unsigned base)
 {
-	return vhost_user_set_vring_base(vu_of(dev), idx, base);
+	return vhost_user_set_vring_base(vu_of(dev), ring(dev, idx), base);
 }
 
 static int vu_get_vring_base(struct vhost_dev *dev, unsigned idx, unsigned *base)
 {
-	return vhost_user_get_vring_base(vu_of(dev), idx, base);
+	return vhost_user_get_vring_base(vu_of(dev), ring(dev, idx), base);
 }
 
 static int vu_set_vring_addr(struct vhost_dev *dev, const struct vhost_vring_addr *addr)
 {
-	return vhost_user_set_vring_addr(vu_of(dev), addr);
+	struct vhost_vring_addr a = *addr;
+
+	a.index = ring(dev, addr->index);
+	return vhost_user_set_vring_addr(vu_of(dev), &a);
 }
 
 static int vu_set_vring_kick(struct vhost_dev *dev, unsigned idx, int fd)
 {
-	return vhost_user_set_vring_kick(vu_of(dev), idx, fd);
+	return vhost_user_set_vring_kick(vu_of(dev), ring(dev, idx), fd);
 }
 
 static int vu_set_vring_call(struct vhost_dev *dev, unsigned idx, int fd)
 {
-	return vhost_user_set_vring_call(vu_of(dev), idx, fd);
+	return vhost_user_set_vring_call(vu_of(dev), ring(dev, idx), fd);
+}
+
+static int vu_set_vring_err(struct vhost_dev *dev, unsigned idx, int fd)
+{
+	return vhost_user_set_vring_err(vu_of(dev), ring(dev, idx), fd);
 }
 
 static int vu_set_vring_enable(struct vhost_dev *dev, unsigned idx, bool enable)
@@ -157,7 +170,7 @@ static int vu_set_vring_enable(struct vhost_dev *dev, unsigned idx, bool enable)
 	 * SET_FEATURES and does not know this message (QEMU skips it too). */
 	if (!(dev->backend_features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
 		return 0;
-	return vhost_user_set_vring_enable(vu_of(dev), idx, enable);
+	return vhost_user_set_vring_enable(vu_of(dev), ring(dev, idx), enable);
 }
 
 static int vu_dev_start(struct vhost_dev *dev, bool started)
@@ -235,6 +248,7 @@ const struct vhost_backend_ops vhost_user_backend_ops = {
 	.set_vring_addr = vu_set_vring_addr,
 	.set_vring_kick = vu_set_vring_kick,
 	.set_vring_call = vu_set_vring_call,
+	.set_vring_err = vu_set_vring_err,
 	.set_vring_enable = vu_set_vring_enable,
 	.dev_start = vu_dev_start,
 	.reset_status = vu_reset_status,

@@ -376,8 +376,9 @@ int vhost_user_device_create(struct vhost_user_device *d,
 	}
 	if (!type->backend_config)
 		protocol &= ~(1ULL << VHOST_USER_PROTOCOL_F_CONFIG);
-	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, d->num_queues,
-			     type->features | (1ULL << VIRTIO_F_VERSION_1), protocol);
+	vhost_user_want_protocol_features(&d->vu, protocol);
+	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, 0, d->num_queues,
+			     type->features | (1ULL << VIRTIO_F_VERSION_1));
 	if (ret < 0) {
 		char why[sizeof(d->queues_from) + 3] = "";
 

@@ -119,7 +119,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vu-probe: %s\n", vhost_user_error(&vu));
 		return 1;
 	}
-	r = vhost_dev_init(&dev, &vhost_user_backend_ops, &vu, nq, ~0ULL, pf);
+	vhost_user_want_protocol_features(&vu, pf);
+	r = vhost_dev_init(&dev, &vhost_user_backend_ops, &vu, 0, nq, ~0ULL);
 	if (r < 0) {
 		fprintf(stderr, "vu-probe: init: %s\n", vhost_dev_error(&dev));
 		goto out;
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
 	vhost_dev_set_config_notifier(&dev, config_changed, NULL);
 	printf("vu-probe: init done: features offered to the guest 0x%" PRIx64
 	       ", protocol features 0x%" PRIx64 ", max queues %" PRIu64 ", memory slots %u\n",
-	       dev.features, dev.protocol_features, dev.max_queues, dev.mem_slots);
+	       dev.features, vu.protocol_features, dev.max_queues, dev.mem_slots);
 	if (config_len) {
 		r = vhost_dev_get_config(&dev, 0, config, config_len);
 		if (r < 0) {

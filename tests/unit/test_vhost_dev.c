@@ -190,13 +190,13 @@ static const char *const golden_full[] = {
 	"SET_VRING_NUM index=0 num=256",
 	"SET_VRING_BASE index=0 base=0",
 	"SET_VRING_ADDR index=0 flags=0x0 desc=0x10000 avail=0x11000 used=0x12000",
-	"SET_VRING_KICK index=0 fd",
 	"SET_VRING_CALL index=0 fd",
+	"SET_VRING_KICK index=0 fd",
 	"SET_VRING_NUM index=1 num=256",
 	"SET_VRING_BASE index=1 base=7",
 	"SET_VRING_ADDR index=1 flags=0x0 desc=0x100010000 avail=0x100011000 used=0x100012000",
-	"SET_VRING_KICK index=1 fd",
 	"SET_VRING_CALL index=1 fd",
+	"SET_VRING_KICK index=1 fd",
 	"SET_VRING_ENABLE index=0 enable=1 need_reply",
 	"SET_VRING_ENABLE index=1 enable=1 need_reply",
 	"GET_STATUS",
@@ -242,13 +242,13 @@ static const char *const golden_trace[] = {
 	"vhost-user t0 -> SET_VRING_NUM (8) flags=0x1 size=8 index=0 num=256",
 	"vhost-user t0 -> SET_VRING_BASE (10) flags=0x1 size=8 index=0 base=0",
 	"vhost-user t0 -> SET_VRING_ADDR (9) flags=0x1 size=40 index=0 desc=0x* avail=0x* used=0x*",
-	"vhost-user t0 -> SET_VRING_KICK (12) flags=0x1 size=8 index=0 fds=[*]",
 	"vhost-user t0 -> SET_VRING_CALL (13) flags=0x1 size=8 index=0 fds=[*]",
+	"vhost-user t0 -> SET_VRING_KICK (12) flags=0x1 size=8 index=0 fds=[*]",
 	"vhost-user t0 -> SET_VRING_NUM (8) flags=0x1 size=8 index=1 num=256",
 	"vhost-user t0 -> SET_VRING_BASE (10) flags=0x1 size=8 index=1 base=7",
 	"vhost-user t0 -> SET_VRING_ADDR (9) flags=0x1 size=40 index=1 desc=0x* avail=0x* used=0x*",
-	"vhost-user t0 -> SET_VRING_KICK (12) flags=0x1 size=8 index=1 fds=[*]",
 	"vhost-user t0 -> SET_VRING_CALL (13) flags=0x1 size=8 index=1 fds=[*]",
+	"vhost-user t0 -> SET_VRING_KICK (12) flags=0x1 size=8 index=1 fds=[*]",
 	"vhost-user t0 -> SET_VRING_ENABLE (18) flags=0x9 [NEED_REPLY] size=8 index=0 enable=1",
 	"vhost-user t0 <- SET_VRING_ENABLE (18) flags=0x5 size=8 ack=0 (* us)",
 	"vhost-user t0 -> SET_VRING_ENABLE (18) flags=0x9 [NEED_REPLY] size=8 index=1 enable=1",
@@ -290,13 +290,12 @@ static void test_golden_full(struct tap *t)
 	full_config(&cfg);
 	fixture_init(&f);
 	rc = run_connect(&r, &cfg, 2000, true);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	ok(t, rc == 0, "init (%s)", rc ? vhost_dev_error(&r.dev) : "ok");
-	ok(t, r.dev.features == FEATURES && r.dev.protocol_features == 0x1a229 &&
+	ok(t, r.dev.features == FEATURES && r.vu.protocol_features == 0x1a229 &&
 	   r.dev.max_queues == 2 && r.dev.mem_slots == 32,
 	   "negotiated: features 0x%llx (no bit 30 for the guest), protocol 0x%llx, %llu queues, %u slots",
-	   (unsigned long long)r.dev.features, (unsigned long long)r.dev.protocol_features,
+	   (unsigned long long)r.dev.features, (unsigned long long)r.vu.protocol_features,
 	   (unsigned long long)r.dev.max_queues, r.dev.mem_slots);
 	ok(t, vhost_dev_get_config(&r.dev, 0, config, 8) == 0 &&
 	   !memcmp(config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8), "GET_CONFIG");
@@ -344,13 +343,13 @@ static void test_golden_no_reply_ack(struct tap *t)
 		"SET_VRING_NUM index=0 num=256",
 		"SET_VRING_BASE index=0 base=0",
 		"SET_VRING_ADDR index=0 flags=0x0 desc=0x10000 avail=0x11000 used=0x12000",
-		"SET_VRING_KICK index=0 fd",
 		"SET_VRING_CALL index=0 fd",
+		"SET_VRING_KICK index=0 fd",
 		"SET_VRING_NUM index=1 num=256",
 		"SET_VRING_BASE index=1 base=7",
 		"SET_VRING_ADDR index=1 flags=0x0 desc=0x100010000 avail=0x100011000 used=0x100012000",
-		"SET_VRING_KICK index=1 fd",
 		"SET_VRING_CALL index=1 fd",
+		"SET_VRING_KICK index=1 fd",
 		"SET_VRING_ENABLE index=0 enable=1",
 		"GET_FEATURES",
 		"SET_VRING_ENABLE index=1 enable=1",
@@ -374,8 +373,7 @@ static void test_golden_no_reply_ack(struct tap *t)
 	cfg.protocol_features = PF(MQ) | PF(LOG_SHMFD) | PF(HOST_NOTIFIER);
 	fixture_init(&f);
 	rc = run_connect(&r, &cfg, 2000, true);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	rc |= vhost_dev_start(&r.dev, FEATURES, &f.mem, f.vqs);
 	rc |= vhost_dev_stop(&r.dev);
 	rc |= vhost_dev_reset(&r.dev);
@@ -420,8 +418,8 @@ static void test_golden_legacy(struct tap *t)
 		"SET_VRING_NUM index=0 num=256",
 		"SET_VRING_BASE index=0 base=0",
 		"SET_VRING_ADDR index=0 flags=0x0 desc=0x10000 avail=0x11000 used=0x12000",
-		"SET_VRING_KICK index=0 nofd",
 		"SET_VRING_CALL index=0 nofd",
+		"SET_VRING_KICK index=0 nofd",
 		"GET_VRING_BASE index=0",
 		"EOF",
 		NULL,
@@ -441,9 +439,8 @@ static void test_golden_legacy(struct tap *t)
 	call = f.vqs[0].call_fd;
 	f.vqs[0].kick_fd = f.vqs[0].call_fd = -1;
 	rc = run_connect(&r, &cfg, 2000, false);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
-	ok(t, rc == 0 && r.dev.protocol_features == 0 && r.dev.backend_features == 0,
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
+	ok(t, rc == 0 && r.vu.protocol_features == 0 && r.dev.backend_features == 0,
 	   "init with a legacy back-end");
 	ok(t, vhost_dev_get_config(&r.dev, 0, (uint8_t[4]){ 0 }, 4) == -EOPNOTSUPP,
 	   "no config access without PROTOCOL_F_CONFIG (%s)", vhost_dev_error(&r.dev));
@@ -472,8 +469,7 @@ static void test_restart(struct tap *t)
 	full_config(&cfg);
 	fixture_init(&f);
 	rc = run_connect(&r, &cfg, 2000, false);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	rc |= vhost_dev_start(&r.dev, FEATURES, &f.mem, f.vqs);
 	rc |= vhost_dev_stop(&r.dev);
 	for (i = 0; i < 2; i++)
@@ -511,8 +507,7 @@ static void test_refusals(struct tap *t)
 	full_config(&cfg);
 	fixture_init(&f);
 	rc = run_connect(&r, &cfg, 2000, false);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	ok(t, rc == 0, "init");
 
 	m = f.mem;
@@ -552,8 +547,7 @@ static void test_refusals(struct tap *t)
 	/* The back-end has fewer queues than the device. */
 	cfg.queue_num = 1;
 	run_connect(&r, &cfg, 2000, false);
-	rc = vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			    VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc = vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	ok(t, rc == -EINVAL && contains(vhost_dev_error(&r.dev), "vhost-user t0: the back-end supports at most 1 queues, the device needs 2"),
 	   "too few queues: %s", vhost_dev_error(&r.dev));
 	log = run_finish(&r);
@@ -589,8 +583,7 @@ static void test_start_rollback(struct tap *t)
 	vub_parse_fault("nack@SET_VRING_ENABLE#2", &cfg);
 	fixture_init(&f);
 	rc = run_connect(&r, &cfg, 2000, false);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	ok(t, rc == 0, "init");
 	rc = vhost_dev_start(&r.dev, FEATURES, &f.mem, f.vqs);
 	ok(t, rc == -EIO && !r.dev.started &&
@@ -648,8 +641,7 @@ static void test_stop_fallback(struct tap *t)
 	set_used_idx(&f, 0, 0x55);
 	set_used_idx(&f, 1, 0x66);
 	rc = run_connect(&r, &cfg, 2000, false);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	rc |= vhost_dev_start(&r.dev, FEATURES, &f.mem, f.vqs);
 	ok(t, rc == 0, "started");
 	rc = vhost_dev_stop(&r.dev);
@@ -690,8 +682,7 @@ static void test_config_change(struct tap *t)
 	full_config(&cfg);
 	vub_parse_when("GET_CONFIG", &cfg.config_change_at);
 	rc = run_connect(&r, &cfg, 2000, false);
-	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-			     VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+	rc |= vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 	vhost_dev_set_config_notifier(&r.dev, reread_config, &r.dev);
 	rc |= vhost_dev_get_config(&r.dev, 0, buf, 8);
 	ok(t, rc == 0 && vhost_dev_event_fd(&r.dev) >= 0, "init, config read, back-end channel up");
@@ -751,8 +742,7 @@ static void test_fault_matrix(struct tap *t)
 			vub_parse_fault(spec, &cfg);
 			rc = run_connect(&r, &cfg, 100, false);
 			if (rc == 0)
-				rc = vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 2, ~0ULL,
-						    VHOST_USER_PROTOCOL_FEATURES_SUPPORTED);
+				rc = vhost_dev_init(&r.dev, &vhost_user_backend_ops, &r.vu, 0, 2, ~0ULL);
 			if (rc == 0)
 				rc = vhost_dev_get_config(&r.dev, 0, buf, 8);
 			if (rc == 0)
