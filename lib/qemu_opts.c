@@ -133,3 +133,87 @@ fail:
 	qemu_opts_free(o);
 	return ret;
 }
+
+int qemu_opts_check_keys(const struct qemu_opts *o, const char *what,
+			 const char *const *allowed, char *err, size_t errlen)
+{
+	const char *const *a;
+	int i;
+
+	for (i = 0; i < o->n; i++) {
+		for (a = allowed; *a; a++)
+			if (!strcmp(o->key[i], *a))
+				break;
+		if (!*a) {
+			snprintf(err, errlen, "%s: unknown parameter '%s'", what, o->key[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int qemu_opts_parse_num(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int qemu_opts_get_uint(const struct qemu_opts *o, const char *what, const char *key,
+		       uint64_t def, uint64_t min, uint64_t max, uint64_t *out,
+		       char *err, size_t errlen)
+{
+	const char *v = qemu_opts_get(o, key);
+	unsigned long long n;
+
+	*out = def;
+	if (!v)
+		return 0;
+	if (qemu_opts_parse_num(v, max, &n) < 0 || n < min) {
+		snprintf(err, errlen, "%s: %s must be %llu..%llu, got '%s'", what, key,
+			 (unsigned long long)min, (unsigned long long)max, v);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+int qemu_opts_parse_bool(const char *what, const char *key, const char *val, bool *out,
+			 char *err, size_t errlen)
+{
+	static const char *const yes[] = { "on", "yes", "true", "y" };
+	static const char *const no[] = { "off", "no", "false", "n" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(val, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(val, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: %s=%s is not a boolean (use on or off)", what, key, val);
+	return -EINVAL;
+}
+
+int qemu_opts_get_bool(const struct qemu_opts *o, const char *what, const char *key,
+		       bool def, bool *out, char *err, size_t errlen)
+{
+	const char *v = qemu_opts_get(o, key);
+
+	*out = def;
+	return v ? qemu_opts_parse_bool(what, key, v, out, err, errlen) : 0;
+}

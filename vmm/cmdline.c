@@ -90,57 +90,19 @@ static const char *implied(const struct qemu_opts *o, const char *key)
 static int check_keys(struct parse_state *st, const char *what,
 		      const struct qemu_opts *o, const char *const *allowed)
 {
-	const char *const *a;
-	int i;
-
-	for (i = 0; i < o->n; i++) {
-		for (a = allowed; *a; a++)
-			if (!strcmp(o->key[i], *a))
-				break;
-		if (!*a)
-			return fail(st, "%s: unknown parameter '%s'", what, o->key[i]);
-	}
-	return 0;
+	return qemu_opts_check_keys(o, what, allowed, st->err, st->errlen);
 }
 
-/* The spellings QEMU's qapi_bool_parse() takes. */
 static int parse_bool(struct parse_state *st, const char *what,
 		      const char *key, const char *val, bool *out)
 {
-	static const char *const yes[] = { "on", "yes", "true", "y" };
-	static const char *const no[] = { "off", "no", "false", "n" };
-	size_t i;
-
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcmp(val, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcmp(val, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return fail(st, "%s: %s=%s is not a boolean (use on or off)", what, key, val);
+	return qemu_opts_parse_bool(what, key, val, out, st->err, st->errlen);
 }
 
-/* C syntax (0x.., 0.., decimal), all of it, at most max. */
 static int parse_num(const char *s, unsigned long long max,
 		     unsigned long long *out)
 {
-	unsigned long long v;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
+	return qemu_opts_parse_num(s, max, out);
 }
 
 /* The biggest unit that shows size exactly, for messages. */
