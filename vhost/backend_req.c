@@ -80,22 +80,19 @@ static const char *breq_name(uint32_t request)
 	return n ? n : "UNKNOWN";
 }
 
+/* Refuses what we do not implement; a config change is only noted: it is
+ * done once the answer is out (vhost_user_run_deferred), because re-reading
+ * the config is a request of ours on the main socket, which a back-end
+ * waiting for this answer would never read. So the answer says "received",
+ * as the spec asks of it, not whether the re-read worked. */
 static int dispatch(struct vhost_user *vu, const struct vhost_user_msg *msg)
 {
 	const struct vhost_user_backend_req_ops *ops = vu->req_ops;
-	int r;
 
-	switch (msg->hdr.request) {
-	case VHOST_USER_BACKEND_CONFIG_CHANGE_MSG:
-		if (!ops || !ops->config_change)
-			break;
-		r = ops->config_change(vu->req_opaque);
-		if (r < 0)
-			pr_warn("vhost-user %s: back-end request CONFIG_CHANGE_MSG failed: %s",
-				vu->name, strerror(-r));
-		return r;
-	default:
-		break;
+	if (msg->hdr.request == VHOST_USER_BACKEND_CONFIG_CHANGE_MSG && ops &&
+	    ops->config_change) {
+		vu->config_change_deferred = true;
+		return 0;
 	}
 	pr_warn("vhost-user %s: back-end request %s (%u) is not supported; refused",
 		vu->name, breq_name(msg->hdr.request), msg->hdr.request);
@@ -209,6 +206,7 @@ static int reply(struct vhost_user *vu, uint32_t request, int result)
 int vhost_user_handle_backend_req(struct vhost_user *vu)
 {
 	const struct vhost_user_msg *msg = &vu->req_rx.msg;
+	struct vhost_user_msg m;
 	int r;
 
 	if (vu->req_fd < 0)
@@ -231,12 +229,33 @@ int vhost_user_handle_backend_req(struct vhost_user *vu)
 	vhost_user_trace_msg(vu->trace, vu->name, CHANNEL, VHOST_USER_TRACE_RECV, msg,
 			     vu->req_rx.fds, vu->req_rx.nfds, -1, NULL);
 
-	r = dispatch(vu, msg);
-	/* No handler keeps an fd today (host notifiers and shared objects
-	 * are refused), so none may outlive the request. The message itself
-	 * stays readable for the answer. */
+	/* Copied out, and the receive state reset, before anything runs that
+	 * may read the channel again (the deferred re-read waits for a reply
+	 * and serves the channel meanwhile). No handler keeps an fd today
+	 * (host notifiers and shared objects are refused), so none may
+	 * outlive the request. */
+	m = *msg;
 	rx_reset(vu);
-	if (!(msg->hdr.flags & VHOST_USER_NEED_REPLY_MASK))
-		return 0;
-	return reply(vu, msg->hdr.request, r);
+	r = dispatch(vu, &m);
+	if (m.hdr.flags & VHOST_USER_NEED_REPLY_MASK)
+		r = reply(vu, m.hdr.request, r);
+	else
+		r = 0;
+	if (r == 0)
+		vhost_user_run_deferred(vu);
+	return r;
+}
+
+void vhost_user_run_deferred(struct vhost_user *vu)
+{
+	const struct vhost_user_backend_req_ops *ops = vu->req_ops;
+	int r;
+
+	if (!vu->config_change_deferred || vu->awaiting_reply || !ops || !ops->config_change)
+		return;
+	vu->config_change_deferred = false;
+	r = ops->config_change(vu->req_opaque);
+	if (r < 0)
+		pr_warn("vhost-user %s: back-end request CONFIG_CHANGE_MSG failed: %s", vu->name,
+			strerror(-r));
 }

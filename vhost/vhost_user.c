@@ -462,6 +462,7 @@ void vhost_user_disconnect(struct vhost_user *vu)
 	}
 	vu->protocol_features = 0;
 	vu->nshadow = 0;
+	vu->config_change_deferred = false;
 }
 
 void vhost_user_close(struct vhost_user *vu)
@@ -528,9 +529,44 @@ static int send_msg(struct vhost_user *vu, const struct vhost_user_msg *msg,
 	return 0;
 }
 
+/* Waits for the main socket to have data until deadline. The back-end may
+ * meanwhile wait for us: a NEED_REPLY request on its channel, unanswered,
+ * would stall both sides until our timeout (QEMU fixed the same deadlock
+ * in vhost_user_read by serving the channel while it waits). So the
+ * channel is served here too; a broken one is left to the event loop,
+ * which sees the same error and closes it. */
+static int await_reply(struct vhost_user *vu, int64_t deadline_us)
+{
+	bool serve = vu->req_fd >= 0;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = vu->fd, .events = POLLIN },
+			{ .fd = vu->req_fd, .events = POLLIN },
+		};
+		int64_t left = deadline_us - vu_now_us();
+		int r;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(p, serve ? 2 : 1, (int)((left + 999) / 1000));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (p[0].revents)
+			return 0;
+		r = vhost_user_handle_backend_req(vu);
+		if (r < 0 && r != -EAGAIN)
+			serve = false;
+	}
+}
+
 /* Reads the reply to req: request id equal, flags exactly VERSION|REPLY,
  * size within [min, max]. t_sent_us times the round trip for the trace. */
-static int recv_reply(struct vhost_user *vu, const struct vhost_user_msg *req,
+static int read_reply(struct vhost_user *vu, const struct vhost_user_msg *req,
 		      struct vhost_user_msg *reply, uint32_t min, uint32_t max,
 		      int64_t t_sent_us)
 {
@@ -542,8 +578,12 @@ static int recv_reply(struct vhost_user *vu, const struct vhost_user_msg *req,
 	if (vu->fd < 0)
 		return not_connected(vu, req->hdr.request);
 	memset(reply, 0, sizeof(*reply));
-	r = vu_recv_full(vu->fd, &reply->hdr, VHOST_USER_HDR_SIZE, deadline, fds,
-			 &nfds, VHOST_USER_MAX_FDS);
+	vu->awaiting_reply = true;
+	r = await_reply(vu, deadline);
+	vu->awaiting_reply = false;
+	if (r == 0)
+		r = vu_recv_full(vu->fd, &reply->hdr, VHOST_USER_HDR_SIZE, deadline, fds,
+				 &nfds, VHOST_USER_MAX_FDS);
 	/* None of our requests is answered with fds; never keep them. */
 	vu_close_fds(fds, nfds);
 	if (r == -ETIMEDOUT)
@@ -600,6 +640,18 @@ static int recv_reply(struct vhost_user *vu, const struct vhost_user_msg *req,
 	vhost_user_trace_msg(vu->trace, vu->name, NULL, VHOST_USER_TRACE_RECV,
 			     reply, NULL, 0, vu_now_us() - t_sent_us, NULL);
 	return 0;
+}
+
+/* read_reply, then what the back-end asked for while we waited. */
+static int recv_reply(struct vhost_user *vu, const struct vhost_user_msg *req,
+		      struct vhost_user_msg *reply, uint32_t min, uint32_t max,
+		      int64_t t_sent_us)
+{
+	int r = read_reply(vu, req, reply, min, max, t_sent_us);
+
+	if (r == 0)
+		vhost_user_run_deferred(vu);
+	return r;
 }
 
 /* REPLY_ACK: a u64, zero for success. */

@@ -3,13 +3,18 @@
  * validation with a timeout on every reply, REPLY_ACK, the protocol trace,
  * and the back-end request channel (vhost/backend_req.c).
  *
- * Single-threaded by design: the device that owns the connection calls in
- * from the event loop (with its device lock held); nothing here blocks
- * longer than the reply timeout, except vhost_user_open() in
- * server=on,wait=on mode, which waits for the back-end as QEMU does (and
- * says so in a log line). The back-end request channel never blocks at all:
- * the back-end decides when its bytes arrive, so waiting for them would
- * hand it the event loop.
+ * One caller at a time: the device that owns the connection calls in with
+ * its device lock held, from a vCPU thread (DRIVER_OK, a reset, a config
+ * write reach the device through its registers) or from the event loop
+ * (the back-end's requests, its hang-up). A request waits for its reply up
+ * to the reply timeout, and serves the back-end request channel meanwhile:
+ * a back-end that asks something there while we wait for it gets its
+ * answer, and the config change it announced is done once our request is
+ * through, so neither side waits for the other. vhost_user_open() in
+ * server=on,wait=on mode waits for the back-end as QEMU does (and says so
+ * in a log line). Reading the back-end request channel never blocks: the
+ * back-end decides when its bytes arrive, so waiting for them would hand
+ * it the caller's thread.
  *
  * Return values: 0 or a negative errno, with a one-line message naming the
  * chardev, the message and the cause in vhost_user_error(). Classes:
@@ -92,6 +97,10 @@ struct vhost_user {
 		int fds[VHOST_USER_MAX_FDS];
 		int nfds;
 	} req_rx;
+	/* We wait for a reply on the main socket and serve the channel
+	 * meanwhile; a config change it announced is done afterwards. */
+	bool awaiting_reply;
+	bool config_change_deferred;
 
 	/* Regions the back-end has mapped via ADD_MEM_REG, so that a later
 	 * vhost_user_set_memory() sends only the difference, as QEMU does. */

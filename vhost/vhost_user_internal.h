@@ -38,4 +38,8 @@ int vu_recv_full(int fd, void *buf, size_t len, int64_t deadline_us,
 
 void vu_close_fds(int *fds, int nfds);
 
+/* Does what back-end requests answered during one of our requests asked
+ * for (re-reading the config), once no request is waiting for its reply. */
+void vhost_user_run_deferred(struct vhost_user *vu);
+
 #endif

@@ -689,8 +689,11 @@ static void close_fds(int *fds, int nfds)
 }
 
 /* The back-end channel, with the test playing the back-end. */
+static int fail_calls;
+
 static int fail_config_change(void *opaque)
 {
+	fail_calls++;
 	(void)opaque;
 	return -EIO;
 }
@@ -1004,6 +1007,62 @@ static void test_backend_req_hostile(struct tap *t)
 	ok(t, h_count_fds() == fd0, "no fd leaked");
 }
 
+/* The back-end asks something (NEED_REPLY) on its channel while we wait
+ * for its reply to our request, and answers ours only after it has its
+ * answer: served meanwhile, not a deadlock until our timeout; the config
+ * change it announced is done after our request. */
+static void test_request_while_waiting(struct tap *t)
+{
+	struct vhost_user vu;
+	uint8_t buf[64];
+	uint64_t feat = 0x1234, got = 0;
+	int peer, chan, st, r;
+	int64_t t0, ms;
+	pid_t pid;
+	size_t n;
+
+	chan = channel_up(&vu, "dl", &peer, NULL);
+	if (chan < 0) {
+		ok(t, 0, "channel set up");
+		return;
+	}
+	vhost_user_set_timeout(&vu, 3000);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct vhost_user_hdr hdr;
+		uint32_t req, flags;
+		uint64_t ack = 1;
+
+		alarm(10);
+		n = put_req(buf, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG,
+			    VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, NULL, 0);
+		send_raw(chan, buf, n, NULL, 0);
+		/* The back-end blocks for its answer, as libvhost-user does. */
+		if (read_reply_u64(chan, &req, &flags, &ack) < 0 || ack != 0)
+			_exit(1);
+		if (vub_read(peer, &hdr, sizeof(hdr), NULL, NULL) ||
+		    hdr.request != VHOST_USER_GET_FEATURES)
+			_exit(2);
+		n = put_req(buf, VHOST_USER_GET_FEATURES, VHOST_USER_REPLY_FLAGS, &feat, 8);
+		send_raw(peer, buf, n, NULL, 0);
+		_exit(0);
+	}
+	config_changes = 0;
+	t0 = h_now_ms();
+	r = vhost_user_get_features(&vu, &got);
+	ms = h_now_ms() - t0;
+	waitpid(pid, &st, 0);
+	ok(t, r == 0 && got == feat && ms < 1000 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "a back-end request while we wait for a reply is answered meanwhile (%d in %lld ms, back-end exit %d: %s)",
+	   r, (long long)ms, WIFEXITED(st) ? WEXITSTATUS(st) : -1, r ? vhost_user_error(&vu) : "ok");
+	ok(t, config_changes == 1, "and the config change runs once, after our request (%d)",
+	   config_changes);
+	vhost_user_close(&vu);
+	close(chan);
+	close(peer);
+}
+
 /* A reply on the main socket with more fds than a message may carry: the
  * kernel truncates them (MSG_CTRUNC), which must not pass unnoticed. */
 static void test_reply_too_many_fds(struct tap *t)
@@ -1088,9 +1147,11 @@ static void test_backend_req(struct tap *t)
 	vu.req_ops = &fail_ops;
 	raw_reply(chan, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG,
 		  VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, 0, NULL, 0, -1);
+	fail_calls = 0;
 	r = vhost_user_handle_backend_req(&vu);
-	ok(t, r == 0 && read_reply_u64(chan, &req, &flags, &v) == 0 && v == 1,
-	   "a failing callback answers 1");
+	ok(t, r == 0 && read_reply_u64(chan, &req, &flags, &v) == 0 && v == 0 && fail_calls == 1,
+	   "a failing callback still answers 0: the answer goes out first and says received (ack %llu, %d calls)",
+	   (unsigned long long)v, fail_calls);
 	vu.req_ops = &no_ops;
 	raw_reply(chan, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG,
 		  VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, 0, NULL, 0, -1);
@@ -1177,6 +1238,7 @@ int main(void)
 	test_reply_ack(&t);
 	test_backend_req(&t);
 	test_reply_too_many_fds(&t);
+	test_request_while_waiting(&t);
 	test_backend_req_partial(&t);
 	test_backend_req_hostile(&t);
 	return tap_done(&t);
