@@ -9,7 +9,7 @@ CFLAGS  += -std=gnu11 $(WARN) -I. -I$(BUILD)/gen -D_GNU_SOURCE -pthread -MMD -MP
 LDFLAGS += -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SRCDIRS := lib vmm kvm virtio vhost
+SRCDIRS := lib kvm vhost pci virtio devices vmm
 SRCS    := $(wildcard $(addsuffix /*.c,$(SRCDIRS)))
 ASLS    := $(wildcard vmm/*.asl)
 GENSRCS := $(ASLS:vmm/%.asl=$(BUILD)/gen/%_aml.c)

@@ -13,34 +13,18 @@
 #include "lib/log.h"
 #include "lib/qemu_opts.h"
 #include "vhost/vhost_user_trace.h"
-#include "virtio/vhost_user_device.h"
+#include "devices/vhost_device.h"
 
-extern const struct vhost_user_device_type vhost_user_fs_type;
-
-static const struct vhost_user_device_type *const types[] = {
-	&vhost_user_fs_type,
-};
-
-const struct vhost_user_device_type *vhost_user_device_type_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(types[i]->name, name))
-			return types[i];
-	return NULL;
-}
-
-static struct vhost_user_device *of(struct virtio_pci *vp)
+static struct vhost_device *of(struct virtio_pci *vp)
 {
 	return vp->opaque;
 }
 
 /* ---- when the backend is gone: the VMM answers requests itself ---- */
 
-static void fail_pending(struct vhost_user_dead_queue *dq)
+static void fail_pending(struct vhost_device_dead_queue *dq)
 {
-	struct vhost_user_device *d = dq->dev;
+	struct vhost_device *d = dq->dev;
 	struct virtqueue *vq = &dq->vq;
 	struct vq_elem e;
 	uint16_t old_used = vq->used_idx;
@@ -51,7 +35,8 @@ static void fail_pending(struct vhost_user_dead_queue *dq)
 
 	do {
 		while (budget && (ret = vq_pop(d->ram, vq, &e)) > 0) {
-			vq_push(d->ram, vq, e.head, d->type->fail_request(d, dq->index, &e));
+			vq_push(d->ram, vq, e.head,
+				d->type->fail_request ? d->type->fail_request(d, dq->index, &e) : 0);
 			budget--;
 		}
 		if (!budget) {
@@ -63,7 +48,7 @@ static void fail_pending(struct vhost_user_dead_queue *dq)
 		 * the dead backend left behind: move it, or kicks stop. */
 	} while (ret == 0 && vq_enable_kicks(d->ram, vq));
 	if (ret < 0)
-		pr_debug("%s: queue %u: malformed ring while failing requests", d->type->name,
+		pr_debug("%s: queue %u: malformed ring while failing requests", d->name,
 			 dq->index);
 	if (vq->used_idx != old_used && vq_should_notify(d->ram, vq, old_used))
 		virtio_pci_notify_queue(&d->vp, dq->index);
@@ -71,8 +56,8 @@ static void fail_pending(struct vhost_user_dead_queue *dq)
 
 static void on_dead_kick(void *opaque, uint32_t events)
 {
-	struct vhost_user_dead_queue *dq = opaque;
-	struct vhost_user_device *d = dq->dev;
+	struct vhost_device_dead_queue *dq = opaque;
+	struct vhost_device *d = dq->dev;
 	eventfd_t v;
 
 	(void)events;
@@ -86,14 +71,14 @@ static void on_dead_kick(void *opaque, uint32_t events)
 /* Called with the device lock held. Takes every enabled queue over from
  * where the used ring says the backend stopped: requests it took but never
  * completed are answered too. */
-static void start_failing(struct vhost_user_device *d)
+static void start_failing(struct vhost_device *d)
 {
 	unsigned q;
 	int used;
 
-	for (q = 0; q < d->num_queues; q++) {
+	for (q = 0; q < d->backend_queues; q++) {
 		struct virtio_pci_queue *pq = &d->vp.queues[q];
-		struct vhost_user_dead_queue *dq = &d->dead[q];
+		struct vhost_device_dead_queue *dq = &d->dead[q];
 
 		if (!pq->enabled)
 			continue;
@@ -117,11 +102,11 @@ static void start_failing(struct vhost_user_device *d)
 	d->failing = true;
 }
 
-static void stop_failing(struct vhost_user_device *d)
+static void stop_failing(struct vhost_device *d)
 {
 	unsigned q;
 
-	for (q = 0; q < d->num_queues; q++) {
+	for (q = 0; q < d->backend_queues; q++) {
 		if (!d->dead[q].watching)
 			continue;
 		loop_del(d->loop, &d->dead[q].watch);
@@ -130,7 +115,7 @@ static void stop_failing(struct vhost_user_device *d)
 	d->failing = false;
 }
 
-static void unwatch_backend(struct vhost_user_device *d)
+static void unwatch_backend(struct vhost_device *d)
 {
 	if (d->hup_watching)
 		loop_del(d->loop, &d->hup_watch);
@@ -140,13 +125,13 @@ static void unwatch_backend(struct vhost_user_device *d)
 }
 
 /* Device lock held. Returns whether the caller must set NEEDS_RESET. */
-static bool backend_lost_locked(struct vhost_user_device *d, const char *why)
+static bool backend_lost_locked(struct vhost_device *d, const char *why)
 {
 	if (d->backend_lost)
 		return false;
 	d->backend_lost = true;
 	pr_err("%s (chardev %s): backend %s; the device needs a reset and guest requests on it now fail",
-	       d->type->name, d->chardev, why);
+	       d->name, d->chardev, why);
 	unwatch_backend(d);
 	vhost_user_disconnect(&d->vu);
 	if (d->vp.started)
@@ -156,7 +141,7 @@ static bool backend_lost_locked(struct vhost_user_device *d, const char *why)
 
 static void on_backend_hup(void *opaque, uint32_t events)
 {
-	struct vhost_user_device *d = opaque;
+	struct vhost_device *d = opaque;
 	bool needs_reset;
 
 	(void)events;
@@ -169,7 +154,7 @@ static void on_backend_hup(void *opaque, uint32_t events)
 
 /* Whether the backend hung up its main socket (without reading it),
  * waiting up to wait_ms for it to happen. */
-static bool backend_hung_up(struct vhost_user_device *d, int wait_ms)
+static bool backend_hung_up(struct vhost_device *d, int wait_ms)
 {
 	struct pollfd p = { .fd = d->vu.fd, .events = POLLRDHUP };
 
@@ -179,7 +164,7 @@ static bool backend_hung_up(struct vhost_user_device *d, int wait_ms)
 
 static void on_backend_req(void *opaque, uint32_t events)
 {
-	struct vhost_user_device *d = opaque;
+	struct vhost_device *d = opaque;
 	bool needs_reset = false;
 	int ret;
 
@@ -201,7 +186,7 @@ static void on_backend_req(void *opaque, uint32_t events)
 			needs_reset = backend_lost_locked(d, "disconnected");
 		else
 			pr_warn("%s (chardev %s): backend request channel closed: %s",
-				d->type->name, d->chardev, vhost_dev_error(&d->vdev));
+				d->name, d->chardev, vhost_dev_error(&d->vdev));
 	}
 	pci_dev_unlock(&d->vp.pci);
 	if (needs_reset)
@@ -211,10 +196,10 @@ static void on_backend_req(void *opaque, uint32_t events)
 /* BACKEND_CONFIG_CHANGE_MSG, from the event loop with the lock held. */
 static int on_config_change(void *opaque)
 {
-	struct vhost_user_device *d = opaque;
+	struct vhost_device *d = opaque;
 	int ret = 0;
 
-	if (d->type->backend_config)
+	if (d->config_source == VHOST_CONFIG_BACKEND)
 		ret = vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size);
 	virtio_pci_config_changed_locked(&d->vp);
 	return ret;
@@ -224,7 +209,7 @@ static int on_config_change(void *opaque)
 
 static int dev_start(struct virtio_pci *vp)
 {
-	struct vhost_user_device *d = of(vp);
+	struct vhost_device *d = of(vp);
 	struct vhost_vq_config *vqs;
 	struct vhost_mem_table mem;
 	unsigned q;
@@ -236,10 +221,10 @@ static int dev_start(struct virtio_pci *vp)
 		start_failing(d);
 		return -ENOTCONN;
 	}
-	vqs = calloc(d->num_queues, sizeof(*vqs));
+	vqs = calloc(d->backend_queues, sizeof(*vqs));
 	if (!vqs)
 		return -ENOMEM;
-	for (q = 0; q < d->num_queues; q++) {
+	for (q = 0; q < d->backend_queues; q++) {
 		const struct virtio_pci_queue *pq = &vp->queues[q];
 
 		vqs[q] = (struct vhost_vq_config){
@@ -253,7 +238,7 @@ static int dev_start(struct virtio_pci *vp)
 	ret = vhost_dev_start(&d->vdev, vp->driver_features, &mem, vqs);
 	free(vqs);
 	if (ret < 0) {
-		pr_err("%s (chardev %s): cannot start: %s", d->type->name, d->chardev,
+		pr_err("%s (chardev %s): cannot start: %s", d->name, d->chardev,
 		       vhost_dev_error(&d->vdev));
 		if (vhost_dev_backend_lost(ret))
 			backend_lost_locked(d, "stopped answering");
@@ -264,7 +249,7 @@ static int dev_start(struct virtio_pci *vp)
 
 static void dev_stop(struct virtio_pci *vp)
 {
-	struct vhost_user_device *d = of(vp);
+	struct vhost_device *d = of(vp);
 	int ret;
 
 	stop_failing(d);
@@ -272,7 +257,7 @@ static void dev_stop(struct virtio_pci *vp)
 		return;
 	ret = vhost_dev_stop(&d->vdev);
 	if (ret < 0) {
-		pr_warn("%s (chardev %s): stop: %s", d->type->name, d->chardev,
+		pr_warn("%s (chardev %s): stop: %s", d->name, d->chardev,
 			vhost_dev_error(&d->vdev));
 		if (vhost_dev_backend_lost(ret))
 			backend_lost_locked(d, "stopped answering");
@@ -281,7 +266,7 @@ static void dev_stop(struct virtio_pci *vp)
 
 static void dev_reset(struct virtio_pci *vp)
 {
-	struct vhost_user_device *d = of(vp);
+	struct vhost_device *d = of(vp);
 
 	/* Serving may have begun without a start the transport counts (a
 	 * start with the backend already gone fails, yet serves the queues so
@@ -296,7 +281,7 @@ static void dev_reset(struct virtio_pci *vp)
 
 static void dev_config_read(struct virtio_pci *vp, unsigned off, void *data, unsigned len)
 {
-	struct vhost_user_device *d = of(vp);
+	struct vhost_device *d = of(vp);
 
 	memcpy(data, d->config + off, len);
 }
@@ -304,19 +289,27 @@ static void dev_config_read(struct virtio_pci *vp, unsigned off, void *data, uns
 static void dev_config_write(struct virtio_pci *vp, unsigned off, const void *data,
 			     unsigned len)
 {
-	struct vhost_user_device *d = of(vp);
+	struct vhost_device *d = of(vp);
 
-	/* Config writes go to the backend when it owns the config space
-	 * (e.g. a blk writeback toggle); fs has none. */
-	if (!d->type->backend_config || d->backend_lost)
+	/* Config writes go to the back-end when it owns the config space (a
+	 * blk writeback toggle, input's select/subsel); the VMM's own config
+	 * spaces have nothing the guest may change. */
+	if (d->config_source != VHOST_CONFIG_BACKEND || d->backend_lost)
 		return;
 	memcpy(d->config + off, data, len);
-	if (vhost_dev_set_config(&d->vdev, off, data, len, 0) < 0)
-		pr_warn("%s (chardev %s): SET_CONFIG: %s", d->type->name, d->chardev,
+	if (vhost_dev_set_config(&d->vdev, off, data, len, 0) < 0) {
+		pr_warn("%s (chardev %s): SET_CONFIG: %s", d->name, d->chardev,
+			vhost_dev_error(&d->vdev));
+		return;
+	}
+	/* What the guest reads next may depend on what it wrote (input
+	 * answers a select with a new union): read it afresh, as QEMU does. */
+	if (vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size) < 0)
+		pr_warn("%s (chardev %s): GET_CONFIG: %s", d->name, d->chardev,
 			vhost_dev_error(&d->vdev));
 }
 
-static const struct virtio_dev_ops vhost_user_device_ops = {
+static const struct virtio_dev_ops vhost_device_ops = {
 	.start = dev_start,
 	.stop = dev_stop,
 	.reset = dev_reset,
@@ -326,111 +319,110 @@ static const struct virtio_dev_ops vhost_user_device_ops = {
 
 /* ---- creation ---- */
 
-int vhost_user_device_create(struct vhost_user_device *d,
-			     const struct vhost_user_device_type *type,
-			     const struct qemu_opts *opts, const struct chardev_config *chr,
-			     const struct vhost_user_device_env *env, char *err, size_t errlen)
+/* The keys every vhost device takes, then the type's own. */
+static int check_keys(struct vhost_device *d, const struct qemu_opts *opts, char *err,
+		      size_t errlen)
 {
-	struct guest_ram *ram = env->ram;
-	struct virtio_dev_desc desc;
-	const char *id = qemu_opts_get(opts, "chardev");
+	static const char *const common[] = { "chardev", "id", NULL };
+	const char *keys[QEMU_OPTS_MAX + 3];
+	size_t n = 0, i;
+
+	for (i = 0; common[i]; i++)
+		keys[n++] = common[i];
+	for (i = 0; d->type->keys && d->type->keys[i] && n < QEMU_OPTS_MAX + 2; i++)
+		keys[n++] = d->type->keys[i];
+	keys[n] = NULL;
+	return qemu_opts_check_keys(opts, d->what, keys, err, errlen);
+}
+
+/* The type's defaults, then its options. */
+static int configure(struct vhost_device *d, const struct qemu_opts *opts, char *err,
+		     size_t errlen)
+{
+	const struct vhost_device_type *type = d->type;
+	int ret = check_keys(d, opts, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	d->virtio_id = type->virtio_id;
+	d->num_queues = type->num_queues;
+	d->queue_size = type->queue_size;
+	d->config_source = type->config;
+	d->config_size = type->config == VHOST_CONFIG_NONE ? 0 : type->config_size;
+	if (type->configure) {
+		ret = type->configure(d, opts, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	if (d->num_queues <= type->vmm_queues || d->config_size > sizeof(d->config) ||
+	    !d->queue_size || (d->queue_size & (d->queue_size - 1)) || !d->virtio_id) {
+		snprintf(err, errlen, "%s: the device type's defaults are inconsistent (queues %u, queue size %u, config %u bytes)",
+			 d->what, d->num_queues, d->queue_size, d->config_size);
+		return -EINVAL;
+	}
+	if (d->config_source == VHOST_CONFIG_NONE)
+		d->config_size = 0;
+	d->backend_queues = d->num_queues - type->vmm_queues;
+	return 0;
+}
+
+/* A vhost-user back-end, from connect to the end of negotiation. */
+static int connect_user(struct vhost_device *d, const struct chardev_config *chr,
+			const struct vhost_device_env *env, char *err, size_t errlen)
+{
 	uint64_t protocol = VHOST_USER_PROTOCOL_FEATURES_SUPPORTED;
 	int ret;
 
-	memset(d, 0, sizeof(*d));
-	d->type = type;
-	d->ram = ram;
-	d->loop = env->loop;
-	vhost_user_init(&d->vu, id ? id : "?");
-	if (!id || !chr) {
-		snprintf(err, errlen, "-device %s: needs chardev=ID of a -chardev socket", type->name);
-		return -EINVAL;
-	}
-	snprintf(d->chardev, sizeof(d->chardev), "%s", id);
-	ret = type->configure(d, opts, err, errlen);
-	if (ret < 0)
-		return ret;
-	if (!ram->shared) {
-		snprintf(err, errlen, "-device %s: guest RAM is not shared, so the backend cannot see it; use -object memory-backend-memfd,id=mem,size=SIZE,share=on -numa node,memdev=mem (or share=on on your memory backend)",
-			 type->name);
-		return -EINVAL;
-	}
 	if (env->trace)
 		vhost_user_set_trace(&d->vu, env->trace);
 	ret = vhost_user_open(&d->vu, chr);
 	if (ret < 0) {
-		snprintf(err, errlen, "-device %s: %s", type->name, vhost_user_error(&d->vu));
+		snprintf(err, errlen, "%s: %s", d->what, vhost_user_error(&d->vu));
 		return ret;
 	}
 	if (!vhost_user_connected(&d->vu)) {
 		/* server=on,wait=off: the device cannot be shown to the guest
-		 * before the backend has said what it offers, so wait here,
+		 * before the back-end has said what it offers, so wait here,
 		 * as QEMU's vhost-user-blk realize does whatever wait= says. */
 		pr_warn("%s (chardev %s): waiting for a backend to connect to %s (a vhost-user device needs it before the guest starts, even with wait=off)",
-			type->name, id, chr->path);
+			d->name, d->chardev, chr->path);
 		ret = vhost_user_wait_accept(&d->vu);
 		if (ret < 0) {
-			snprintf(err, errlen, "-device %s: %s", type->name, vhost_user_error(&d->vu));
+			snprintf(err, errlen, "%s: %s", d->what, vhost_user_error(&d->vu));
 			return ret;
 		}
 	}
-	if (!type->backend_config)
+	if (d->config_source != VHOST_CONFIG_BACKEND)
 		protocol &= ~(1ULL << VHOST_USER_PROTOCOL_F_CONFIG);
 	vhost_user_want_protocol_features(&d->vu, protocol);
-	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, 0, d->num_queues,
-			     type->features | (1ULL << VIRTIO_F_VERSION_1));
+	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, 0, d->backend_queues,
+			     d->type->features | (1ULL << VIRTIO_F_VERSION_1));
 	if (ret < 0) {
 		char why[sizeof(d->queues_from) + 3] = "";
 
-		if (d->vdev.max_queues && d->vdev.max_queues < d->num_queues && d->queues_from[0])
+		if (d->vdev.max_queues && d->vdev.max_queues < d->backend_queues &&
+		    d->queues_from[0])
 			snprintf(why, sizeof(why), " (%s)", d->queues_from);
-		snprintf(err, errlen, "-device %s (chardev %s): %s%s", type->name, id,
+		snprintf(err, errlen, "%s (chardev %s): %s%s", d->what, d->chardev,
 			 vhost_dev_error(&d->vdev), why);
 		return ret;
 	}
 	d->vdev_initialized = true;
-	vhost_dev_set_config_notifier(&d->vdev, on_config_change, d);
-	if (!(d->vdev.features & (1ULL << VIRTIO_F_VERSION_1))) {
-		snprintf(err, errlen, "-device %s (chardev %s): the backend does not offer VIRTIO_F_VERSION_1 (features 0x%llx); legacy virtio is not supported",
-			 type->name, id, (unsigned long long)d->vdev.features);
-		return -ENOTSUP;
-	}
-	if (type->backend_config) {
-		ret = vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size);
-		if (ret < 0) {
-			snprintf(err, errlen, "-device %s (chardev %s): GET_CONFIG: %s", type->name,
-				 id, vhost_dev_error(&d->vdev));
-			return ret;
-		}
-	}
+	return 0;
+}
 
-	d->dead = calloc(d->num_queues, sizeof(*d->dead));
-	if (!d->dead)
-		return -ENOMEM;
-	for (unsigned q = 0; q < d->num_queues; q++)
-		d->dead[q] = (struct vhost_user_dead_queue){ .dev = d, .index = q };
-
-	desc = (struct virtio_dev_desc){
-		.name = type->name, .virtio_id = type->virtio_id, .pci_class = type->pci_class,
-		.num_queues = d->num_queues, .max_queue_size = d->queue_size,
-		.features = d->vdev.features & ~(1ULL << VIRTIO_F_VERSION_1),
-		.config_size = d->config_size, .ops = &vhost_user_device_ops,
-	};
-	ret = virtio_pci_init(&d->vp, env->vm, &desc, d);
-	if (ret >= 0)
-		ret = pci_bus_add(env->bus, &d->vp.pci, -1);
-	if (ret < 0) {
-		snprintf(err, errlen, "-device %s: cannot create the PCI device: %s", type->name,
-			 strerror(-ret));
-		return ret;
-	}
+/* The event loop's watches on a vhost-user back-end: hang-up of its
+ * socket, its request channel. */
+static int watch_user(struct vhost_device *d, char *err, size_t errlen)
+{
+	int ret;
 
 	/* EPOLLRDHUP only: replies are read by whoever sent the request; the
-	 * loop only wants to hear that the backend went away. */
+	 * loop only wants to hear that the back-end went away. */
 	d->hup_watch = (struct loop_watch){ d->vu.fd, on_backend_hup, d };
 	ret = loop_add(d->loop, &d->hup_watch, EPOLLRDHUP);
 	if (ret < 0) {
-		snprintf(err, errlen, "-device %s: epoll: %s", type->name, strerror(-ret));
+		snprintf(err, errlen, "%s: epoll: %s", d->what, strerror(-ret));
 		return ret;
 	}
 	d->hup_watching = true;
@@ -438,17 +430,91 @@ int vhost_user_device_create(struct vhost_user_device *d,
 		d->req_watch = (struct loop_watch){ vhost_dev_event_fd(&d->vdev), on_backend_req, d };
 		ret = loop_add(d->loop, &d->req_watch, EPOLLIN);
 		if (ret < 0) {
-			snprintf(err, errlen, "-device %s: epoll: %s", type->name, strerror(-ret));
+			snprintf(err, errlen, "%s: epoll: %s", d->what, strerror(-ret));
 			return ret;
 		}
 		d->req_watching = true;
 	}
-	pr_info("%s (chardev %s): %u queues of %u, features 0x%llx", type->name, id,
-		d->num_queues, d->queue_size, (unsigned long long)d->vdev.features);
 	return 0;
 }
 
-void vhost_user_device_destroy(struct vhost_user_device *d)
+int vhost_device_create(struct vhost_device *d, const struct vhost_device_type *type,
+			const struct qemu_opts *opts, const struct chardev_config *chr,
+			const struct vhost_device_env *env, char *err, size_t errlen)
+{
+	const char *id = qemu_opts_get(opts, "chardev");
+	struct virtio_dev_desc desc;
+	unsigned q;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->type = type;
+	d->ram = env->ram;
+	d->loop = env->loop;
+	snprintf(d->name, sizeof(d->name), "%s", opts->type ? opts->type : type->name);
+	snprintf(d->what, sizeof(d->what), "-device %s", d->name);
+	vhost_user_init(&d->vu, id ? id : "?");
+	ret = configure(d, opts, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (!id || !chr) {
+		snprintf(err, errlen, "%s: needs chardev=ID of a -chardev socket", d->what);
+		return -EINVAL;
+	}
+	snprintf(d->chardev, sizeof(d->chardev), "%s", id);
+	if (!d->ram->shared) {
+		snprintf(err, errlen, "%s: guest RAM is not shared, so the backend cannot see it; use -object memory-backend-memfd,id=mem,size=SIZE,share=on -numa node,memdev=mem (or share=on on your memory backend)",
+			 d->what);
+		return -EINVAL;
+	}
+	ret = connect_user(d, chr, env, err, errlen);
+	if (ret < 0)
+		return ret;
+	vhost_dev_set_config_notifier(&d->vdev, on_config_change, d);
+	if (!(d->vdev.features & (1ULL << VIRTIO_F_VERSION_1))) {
+		snprintf(err, errlen, "%s (chardev %s): the backend does not offer VIRTIO_F_VERSION_1 (features 0x%llx); legacy virtio is not supported",
+			 d->what, d->chardev, (unsigned long long)d->vdev.features);
+		return -ENOTSUP;
+	}
+	if (d->config_source == VHOST_CONFIG_BACKEND && d->config_size) {
+		ret = vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size);
+		if (ret < 0) {
+			snprintf(err, errlen, "%s (chardev %s): GET_CONFIG: %s", d->what,
+				 d->chardev, vhost_dev_error(&d->vdev));
+			return ret;
+		}
+	}
+
+	d->dead = calloc(d->backend_queues, sizeof(*d->dead));
+	if (!d->dead)
+		return -ENOMEM;
+	for (q = 0; q < d->backend_queues; q++)
+		d->dead[q] = (struct vhost_device_dead_queue){ .dev = d, .index = q };
+
+	desc = (struct virtio_dev_desc){
+		.name = type->name, .virtio_id = d->virtio_id, .pci_class = type->pci_class,
+		.num_queues = d->num_queues, .max_queue_size = d->queue_size,
+		.features = d->vdev.features & ~(1ULL << VIRTIO_F_VERSION_1),
+		.config_size = d->config_size, .ops = &vhost_device_ops,
+	};
+	ret = virtio_pci_init(&d->vp, env->vm, &desc, d);
+	if (ret >= 0)
+		ret = pci_bus_add(env->bus, &d->vp.pci, -1);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: cannot create the PCI device: %s", d->what,
+			 strerror(-ret));
+		return ret;
+	}
+	ret = watch_user(d, err, errlen);
+	if (ret < 0)
+		return ret;
+	pr_info("%s (chardev %s): virtio id %u, %u queues of %u, features 0x%llx", d->name,
+		d->chardev, d->virtio_id, d->num_queues, d->queue_size,
+		(unsigned long long)d->vdev.features);
+	return 0;
+}
+
+void vhost_device_destroy(struct vhost_device *d)
 {
 	if (!d->type)
 		return;

@@ -13,90 +13,62 @@
 #include <linux/virtio_ring.h>
 
 #include "lib/qemu_opts.h"
-#include "virtio/vhost_user_device.h"
+#include "devices/types.h"
+#include "devices/vhost_device.h"
 
 #define FS_DEFAULT_QUEUE_SIZE 128
 #define FS_MAX_QUEUE_SIZE     1024
 #define PCI_CLASS_STORAGE_OTHER 0x018000
 
-static int parse_uint(const struct qemu_opts *opts, const char *key, unsigned long def,
-		      unsigned long min, unsigned long max, unsigned long *out,
-		      char *err, size_t errlen)
-{
-	const char *v = qemu_opts_get(opts, key);
-	char *end;
+static const char *const fs_keys[] = { "tag", "queue-size", "num-request-queues", NULL };
 
-	*out = def;
-	if (!v)
-		return 0;
-	errno = 0;
-	*out = strtoul(v, &end, 0);
-	if (errno || *v == '\0' || *end || *v == '-' || *out < min || *out > max) {
-		snprintf(err, errlen, "-device vhost-user-fs-pci: %s must be %lu..%lu, got '%s'",
-			 key, min, max, v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int fs_configure(struct vhost_user_device *d, const struct qemu_opts *opts,
-			char *err, size_t errlen)
+static int fs_configure(struct vhost_device *d, const struct qemu_opts *opts, char *err,
+			size_t errlen)
 {
-	static const char *const known[] = {
-		"chardev", "tag", "queue-size", "num-request-queues", "id", NULL,
-	};
 	struct virtio_fs_config *cfg = (struct virtio_fs_config *)d->config;
 	const char *tag = qemu_opts_get(opts, "tag");
-	unsigned long qsize, nreq;
-	int i, k, ret;
+	uint64_t qsize, nreq;
+	int ret;
 
-	for (i = 0; i < opts->n; i++) {
-		for (k = 0; known[k] && strcmp(known[k], opts->key[i]); k++)
-			;
-		if (!known[k]) {
-			snprintf(err, errlen, "-device vhost-user-fs-pci: unknown parameter '%s'",
-				 opts->key[i]);
-			return -EINVAL;
-		}
-	}
 	if (!tag || !*tag) {
-		snprintf(err, errlen, "-device vhost-user-fs-pci: tag=NAME is required (the guest mounts it with mount -t virtiofs NAME DIR)");
+		snprintf(err, errlen, "%s: tag=NAME is required (the guest mounts it with mount -t virtiofs NAME DIR)",
+			 d->what);
 		return -EINVAL;
 	}
 	if (strlen(tag) > sizeof(cfg->tag)) {
-		snprintf(err, errlen, "-device vhost-user-fs-pci: tag '%s' is longer than %zu bytes",
-			 tag, sizeof(cfg->tag));
+		snprintf(err, errlen, "%s: tag '%s' is longer than %zu bytes", d->what, tag,
+			 sizeof(cfg->tag));
 		return -EINVAL;
 	}
-	ret = parse_uint(opts, "queue-size", FS_DEFAULT_QUEUE_SIZE, 1, FS_MAX_QUEUE_SIZE,
-			 &qsize, err, errlen);
+	ret = qemu_opts_get_uint(opts, d->what, "queue-size", FS_DEFAULT_QUEUE_SIZE, 1,
+				 FS_MAX_QUEUE_SIZE, &qsize, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (qsize & (qsize - 1)) {
-		snprintf(err, errlen, "-device vhost-user-fs-pci: queue-size must be a power of 2, got %lu",
-			 qsize);
+		snprintf(err, errlen, "%s: queue-size must be a power of 2, got %llu", d->what,
+			 (unsigned long long)qsize);
 		return -EINVAL;
 	}
 	/* One high-priority queue plus the request queues; each gets an
 	 * MSI-X vector and there is one for config changes. */
-	ret = parse_uint(opts, "num-request-queues", 1, 1, 254, &nreq, err, errlen);
+	ret = qemu_opts_get_uint(opts, d->what, "num-request-queues", 1, 1, 254, &nreq, err,
+				 errlen);
 	if (ret < 0)
 		return ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memcpy(cfg->tag, tag, strlen(tag));
 	cfg->num_request_queues = (uint32_t)nreq;
-	d->config_size = sizeof(*cfg);
 	d->num_queues = 1 + nreq;
 	snprintf(d->queues_from, sizeof(d->queues_from),
-		 "1 high-priority queue + num-request-queues=%lu", nreq);
+		 "1 high-priority queue + num-request-queues=%llu", (unsigned long long)nreq);
 	d->queue_size = (uint16_t)qsize;
 	return 0;
 }
 
 /* With the backend gone, every FUSE request gets ENOTCONN, the error FUSE
  * itself uses for an aborted connection. Forgets expect no reply. */
-static uint32_t fs_fail_request(struct vhost_user_device *d, unsigned queue,
+static uint32_t fs_fail_request(struct vhost_device *d, unsigned queue,
 				const struct vq_elem *e)
 {
 	struct fuse_in_header in;
@@ -112,12 +84,17 @@ static uint32_t fs_fail_request(struct vhost_user_device *d, unsigned queue,
 	return vq_elem_write(e, &out, sizeof(out));
 }
 
-const struct vhost_user_device_type vhost_user_fs_type = {
+const struct vhost_device_type vhost_user_fs_type = {
 	.name = "vhost-user-fs-pci",
+	.usage = "chardev=ID,tag=TAG[,queue-size=N][,num-request-queues=N]",
 	.virtio_id = VIRTIO_ID_FS,
 	.pci_class = PCI_CLASS_STORAGE_OTHER,
+	.num_queues = 2,
+	.queue_size = FS_DEFAULT_QUEUE_SIZE,
 	.features = (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX),
-	.backend_config = false,
+	.config = VHOST_CONFIG_VMM,
+	.config_size = sizeof(struct virtio_fs_config),
+	.keys = fs_keys,
 	.configure = fs_configure,
 	.fail_request = fs_fail_request,
 };

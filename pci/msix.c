@@ -12,8 +12,8 @@
 
 #include "kvm/irq.h"
 #include "lib/log.h"
-#include "virtio/msix.h"
-#include "virtio/pci.h"
+#include "pci/msix.h"
+#include "pci/pci.h"
 
 #define ENTRY_CTRL 3	/* index of the vector control dword in entry[] */
 

@@ -52,8 +52,8 @@
  * lock first, always); msix_vector_fd() and msix_notify() take only it and
  * may be called from any thread, with or without the device lock.
  */
-#ifndef VIRTIO_MSIX_H
-#define VIRTIO_MSIX_H
+#ifndef PCI_MSIX_H
+#define PCI_MSIX_H
 
 #include <pthread.h>
 #include <stdbool.h>

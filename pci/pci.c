@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "virtio/pci.h"
+#include "pci/pci.h"
 
 #define CONFIG_ADDRESS_ENABLE	0x80000000u
 /* Bits the guest's CONFIG_ADDRESS can select; 30:24 are reserved (AMD uses

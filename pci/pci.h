@@ -37,8 +37,8 @@
  * pci_dev_lock()ing functions from those callbacks. Devices are added before
  * the vCPUs start and live as long as the bus (no hot-unplug).
  */
-#ifndef VIRTIO_PCI_H
-#define VIRTIO_PCI_H
+#ifndef PCI_PCI_H
+#define PCI_PCI_H
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,11 +1,11 @@
 #!/bin/bash
 # The layering rule as a test (TAP): a folder includes only folders below it.
-# Order, top to bottom: vmm virtio vhost kvm lib. tests/, guest/ and bench/
+# Order, top to bottom: vmm devices virtio pci vhost kvm lib. tests/, guest/ and bench/
 # stand outside and may include anything.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-layers=(vmm virtio vhost kvm lib)
+layers=(vmm devices virtio pci vhost kvm lib)
 n=0 bad=0
 for ((i = 0; i < ${#layers[@]}; i++)); do
 	dir=${layers[i]}

@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "virtio/msix.h"
-#include "virtio/pci.h"
+#include "pci/msix.h"
+#include "pci/pci.h"
 
 struct vm;
 struct virtio_pci;

@@ -8,7 +8,7 @@
 #include <asm/bootparam.h>
 
 #include "lib/log.h"
-#include "virtio/pci.h"
+#include "pci/pci.h"
 #include "vmm/boot.h"
 #include "vmm/e820.h"
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/registry.h"
 #include "lib/qemu_opts.h"
 #include "vmm/config.h"
 
@@ -342,6 +343,18 @@ static int handle_device(struct parse_state *st, const char *arg)
 	}
 	if (!strcmp(driver, "isa-debug-exit")) {
 		ret = handle_debug_exit(st, &o);
+		goto out;
+	}
+	if (device_type_refusal(driver)) {
+		ret = fail(st, "-device %s: %s", driver, device_type_refusal(driver));
+		goto out;
+	}
+	if (!device_type_find(driver)) {
+		char names[1024];
+
+		device_types_list(names, sizeof(names));
+		ret = fail(st, "-device %s: unknown device type (supported: isa-debug-exit, %s)",
+			   driver, names);
 		goto out;
 	}
 	if (cfg->ndevices == VMM_MAX_DEVICES) {
@@ -814,7 +827,7 @@ static const struct option_desc options[] = {
 	{ "M", "TYPE[,...]", handle_machine, NULL },
 	{ "chardev", "socket,id=ID,path=PATH[,server=on|off][,wait=on|off]", handle_chardev, "unix socket for a vhost-user device" },
 	{ "device", "isa-debug-exit[,iobase=ADDR][,iosize=1|2|4]", handle_device, "QEMU's debug exit port (default iobase=0x501, iosize=2)" },
-	{ "device", "TYPE,chardev=ID,...", NULL, "vhost-user device, e.g. vhost-user-fs-pci, vhost-user-blk-pci" },
+	{ "device", "TYPE,chardev=ID,...", NULL, "a vhost device: the types are listed below" },
 	{ "serial", "stdio|mon:stdio", handle_serial, "serial port on stdio (always the case)" },
 	{ "nographic", NULL, handle_nographic, "accepted: there is no display" },
 	{ "display", "none", handle_display, "accepted: there is no display" },
@@ -860,6 +873,8 @@ static int handle_help(struct parse_state *st, const char *arg)
 		else
 			printf("  %-30s  %s\n", spell, d->help);
 	}
+	printf("\nDevice types:\n");
+	device_types_usage(stdout);
 	printf("\n-M is -machine, -h is -help, -v is -verbose, -q is -quiet.\n");
 	return CMDLINE_HELP;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/registry.h"
 #include "vhost/vhost_user_trace.h"
 #include "vmm/devices.h"
 
@@ -20,7 +21,7 @@ int devices_create(struct device_set *s, const struct vmm_config *cfg, struct vm
 		   struct guest_ram *ram, struct pci_bus *bus, struct event_loop *loop,
 		   char *err, size_t errlen)
 {
-	const struct vhost_user_device_env env = {
+	const struct vhost_device_env env = {
 		.vm = vm, .ram = ram, .bus = bus, .loop = loop,
 		.trace = vhost_user_trace_enabled((const char *const *)cfg->traces, cfg->ntraces)
 			 ? stderr : NULL,
@@ -33,15 +34,15 @@ int devices_create(struct device_set *s, const struct vmm_config *cfg, struct vm
 		return -ENOMEM;
 	for (i = 0; i < cfg->ndevices; i++) {
 		const struct qemu_opts *opts = &cfg->devices[i].opts;
-		const struct vhost_user_device_type *type = vhost_user_device_type_find(opts->type);
+		const struct vhost_device_type *type = device_type_find(opts->type);
 
+		/* The command line let only known types through. */
 		if (!type) {
-			snprintf(err, errlen, "-device %s: unknown device type (supported: isa-debug-exit, vhost-user-fs-pci)",
-				 opts->type);
+			snprintf(err, errlen, "-device %s: unknown device type", opts->type);
 			return -ENOTSUP;
 		}
 		s->n = i + 1;
-		ret = vhost_user_device_create(&s->devs[i], type, opts,
+		ret = vhost_device_create(&s->devs[i], type, opts,
 					       find_chardev(cfg, qemu_opts_get(opts, "chardev")),
 					       &env, err, errlen);
 		if (ret < 0)
@@ -55,7 +56,7 @@ void devices_destroy(struct device_set *s)
 	int i;
 
 	for (i = s->n - 1; i >= 0; i--)
-		vhost_user_device_destroy(&s->devs[i]);
+		vhost_device_destroy(&s->devs[i]);
 	free(s->devs);
 	s->devs = NULL;
 	s->n = 0;

@@ -1,15 +1,15 @@
-/* The -device list made real: today every entry is a vhost-user device. */
+/* The -device list made real: every entry is a vhost device. */
 #ifndef VMM_DEVICES_H
 #define VMM_DEVICES_H
 
 #include <stddef.h>
 
-#include "virtio/vhost_user_device.h"
+#include "devices/vhost_device.h"
 #include "vmm/config.h"
 
 struct device_set {
 	int n;
-	struct vhost_user_device *devs;
+	struct vhost_device *devs;
 };
 
 /* Creates every -device of cfg in order. Returns -errno with a one-line

@@ -7,7 +7,7 @@
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
 #include "lib/loop.h"
-#include "virtio/pci.h"
+#include "pci/pci.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
 #include "vmm/console.h"

@@ -373,7 +373,7 @@ static void test_chardev(struct tap *t)
 	int ret;
 
 	ret = parse(&cfg, ARGV("-kernel", "k",
-			       "-device", "vhost-user-blk-pci,chardev=c1,num-queues=2",
+			       "-device", "vhost-user-rng-pci,chardev=c1",
 			       "-chardev", "socket,id=c0,path=/tmp/a,,b,server,nowait",
 			       "-chardev", "socket,id=c1,path=/tmp/c,server=on,wait=off",
 			       "-chardev", "socket,id=c2,path=/tmp/d,server=off"), err);
@@ -384,7 +384,7 @@ static void test_chardev(struct tap *t)
 		   !cfg.chardevs[0].wait, "',,' in path; old server,nowait flags");
 		ok(t, cfg.chardevs[1].server && !cfg.chardevs[1].wait, "server=on,wait=off");
 		ok(t, !cfg.chardevs[2].server && cfg.chardevs[2].wait, "client, wait defaults on");
-		ok(t, cfg.ndevices == 1 && streq(cfg.devices[0].opts.type, "vhost-user-blk-pci"),
+		ok(t, cfg.ndevices == 1 && streq(cfg.devices[0].opts.type, "vhost-user-rng-pci"),
 		   "device stored");
 	}
 	config_free(&cfg);

@@ -16,8 +16,8 @@
 #include "kvm/vm.h"
 #include "lib/log.h"
 #include "tests/unit/tap.h"
-#include "virtio/msix.h"
-#include "virtio/pci.h"
+#include "pci/msix.h"
+#include "pci/pci.h"
 
 #define NVEC		70	/* > 64: the PBA takes two qwords */
 #define BAR		1

@@ -15,7 +15,7 @@
 #include "kvm/bus.h"
 #include "lib/log.h"
 #include "tests/unit/tap.h"
-#include "virtio/pci.h"
+#include "pci/pci.h"
 #include "vmm/acpi.h"
 
 #define GIB (1ULL << 30)

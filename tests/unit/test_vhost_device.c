@@ -17,7 +17,8 @@
 #include "lib/qemu_opts.h"
 #include "tests/tools/vu_harness.h"
 #include "tests/unit/tap.h"
-#include "virtio/vhost_user_device.h"
+#include "devices/registry.h"
+#include "devices/vhost_device.h"
 
 #define RAM_SIZE (64ULL << 20)
 #define QSIZE 64
@@ -34,7 +35,7 @@ struct rig {
 	struct event_loop loop;
 	struct chardev_config chr;
 	struct qemu_opts opts;
-	struct vhost_user_device d;
+	struct vhost_device d;
 	struct harness h;
 	char dir[32], path[64];
 	uint64_t bar;
@@ -58,12 +59,12 @@ static void *gpa(struct rig *r, uint64_t a, uint64_t len)
 	return gpa_to_hva(&r->ram, a, len);
 }
 
-static int rig_init(struct rig *r, const struct vhost_user_device_type *type, char *err,
+static int rig_init(struct rig *r, const struct vhost_device_type *type, char *err,
 		    size_t errlen)
 {
 	struct ram_config rc = { .size = RAM_SIZE, .share = true };
 	struct pci_bus_config pc;
-	struct vhost_user_device_env env;
+	struct vhost_device_env env;
 	struct vub_config bc;
 	int ret;
 
@@ -88,8 +89,8 @@ static int rig_init(struct rig *r, const struct vhost_user_device_type *type, ch
 	/* The device waits for the back-end to connect to its socket. */
 	if (harness_start_how(&r->h, &bc, r->path, 100) < 0)
 		return -1;
-	env = (struct vhost_user_device_env){ .ram = &r->ram, .bus = &r->pbus, .loop = &r->loop };
-	ret = vhost_user_device_create(&r->d, type, &r->opts, &r->chr, &env, err, errlen);
+	env = (struct vhost_device_env){ .ram = &r->ram, .bus = &r->pbus, .loop = &r->loop };
+	ret = vhost_device_create(&r->d, type, &r->opts, &r->chr, &env, err, errlen);
 	if (ret < 0)
 		return ret;
 	r->bar = pci_bar_addr(&r->d.vp.pci, VIRTIO_PCI_BAR);
@@ -98,7 +99,7 @@ static int rig_init(struct rig *r, const struct vhost_user_device_type *type, ch
 
 static void rig_destroy(struct rig *r)
 {
-	vhost_user_device_destroy(&r->d);
+	vhost_device_destroy(&r->d);
 	free(harness_finish(&r->h));
 	unlink(r->path);
 	rmdir(r->dir);
@@ -167,7 +168,7 @@ static uint16_t used_idx(struct rig *r, uint64_t base)
 
 static void test_reset_stops_serving(struct tap *t)
 {
-	const struct vhost_user_device_type *fs = vhost_user_device_type_find("vhost-user-fs-pci");
+	const struct vhost_device_type *fs = device_type_find("vhost-user-fs-pci");
 	struct rig r;
 	char err[256] = "";
 
@@ -206,7 +207,7 @@ static void test_reset_stops_serving(struct tap *t)
  * build aborts on a misaligned uint16_t access). */
 static void test_misaligned_dead_ring(struct tap *t)
 {
-	const struct vhost_user_device_type *fs = vhost_user_device_type_find("vhost-user-fs-pci");
+	const struct vhost_device_type *fs = device_type_find("vhost-user-fs-pci");
 	struct rig r;
 	char err[256] = "";
 
@@ -234,7 +235,7 @@ static void test_misaligned_dead_ring(struct tap *t)
 static struct rig *refill_rig;
 static unsigned refill_posted, refill_answered;
 
-static int refill_configure(struct vhost_user_device *d, const struct qemu_opts *opts,
+static int refill_configure(struct vhost_device *d, const struct qemu_opts *opts,
 			    char *err, size_t errlen)
 {
 	(void)opts;
@@ -245,7 +246,7 @@ static int refill_configure(struct vhost_user_device *d, const struct qemu_opts 
 	return 0;
 }
 
-static uint32_t refill_fail_request(struct vhost_user_device *d, unsigned queue,
+static uint32_t refill_fail_request(struct vhost_device *d, unsigned queue,
 				    const struct vq_elem *e)
 {
 	(void)d;
@@ -259,8 +260,12 @@ static uint32_t refill_fail_request(struct vhost_user_device *d, unsigned queue,
 	return 0;
 }
 
-static const struct vhost_user_device_type refill_type = {
+/* The rig's options are fs's. */
+static const char *const refill_keys[] = { "tag", "queue-size", NULL };
+
+static const struct vhost_device_type refill_type = {
 	.name = "test-refill", .virtio_id = 26, .pci_class = 0xff0000,
+	.num_queues = 1, .queue_size = QSIZE, .keys = refill_keys,
 	.configure = refill_configure, .fail_request = refill_fail_request,
 };
 
