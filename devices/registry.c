@@ -58,6 +58,7 @@ static const struct vhost_device_type *const coded[] = {
 	&vhost_user_generic_type,
 	&vhost_user_vsock_type,
 	&vhost_user_scsi_type,
+	&vhost_vsock_type,
 };
 #define NCODED (sizeof(coded) / sizeof(coded[0]))
 

@@ -10,5 +10,6 @@ extern const struct vhost_device_type vhost_user_fs_type;       /* vhost_user_fs
 extern const struct vhost_device_type vhost_user_generic_type;  /* vhost_user_generic.c */
 extern const struct vhost_device_type vhost_user_vsock_type;    /* vhost_user_vsock.c */
 extern const struct vhost_device_type vhost_user_scsi_type;     /* vhost_user_scsi.c */
+extern const struct vhost_device_type vhost_vsock_type;         /* vhost_vsock.c */
 
 #endif

@@ -130,8 +130,8 @@ static bool backend_lost_locked(struct vhost_device *d, const char *why)
 	if (d->backend_lost)
 		return false;
 	d->backend_lost = true;
-	pr_err("%s (chardev %s): backend %s; the device needs a reset and guest requests on it now fail",
-	       d->name, d->chardev, why);
+	pr_err("%s (%s): backend %s; the device needs a reset and guest requests on it now fail",
+	       d->name, d->label, why);
 	unwatch_backend(d);
 	vhost_user_disconnect(&d->vu);
 	if (d->vp.started)
@@ -185,8 +185,8 @@ static void on_backend_req(void *opaque, uint32_t events)
 		if (backend_hung_up(d, 200))
 			needs_reset = backend_lost_locked(d, "disconnected");
 		else
-			pr_warn("%s (chardev %s): backend request channel closed: %s",
-				d->name, d->chardev, vhost_dev_error(&d->vdev));
+			pr_warn("%s (%s): backend request channel closed: %s",
+				d->name, d->label, vhost_dev_error(&d->vdev));
 	}
 	pci_dev_unlock(&d->vp.pci);
 	if (needs_reset)
@@ -237,8 +237,13 @@ static int dev_start(struct virtio_pci *vp)
 	vhost_mem_table_from_guest_ram(&mem, d->ram);
 	ret = vhost_dev_start(&d->vdev, vp->driver_features, &mem, vqs);
 	free(vqs);
+	if (ret == 0 && d->type->started) {
+		ret = d->type->started(d);
+		if (ret < 0)
+			vhost_dev_stop(&d->vdev);
+	}
 	if (ret < 0) {
-		pr_err("%s (chardev %s): cannot start: %s", d->name, d->chardev,
+		pr_err("%s (%s): cannot start: %s", d->name, d->label,
 		       vhost_dev_error(&d->vdev));
 		if (vhost_dev_backend_lost(ret))
 			backend_lost_locked(d, "stopped answering");
@@ -255,9 +260,11 @@ static void dev_stop(struct virtio_pci *vp)
 	stop_failing(d);
 	if (d->backend_lost || !d->vdev_initialized)
 		return;
+	if (d->type->stopping)
+		d->type->stopping(d);
 	ret = vhost_dev_stop(&d->vdev);
 	if (ret < 0) {
-		pr_warn("%s (chardev %s): stop: %s", d->name, d->chardev,
+		pr_warn("%s (%s): stop: %s", d->name, d->label,
 			vhost_dev_error(&d->vdev));
 		if (vhost_dev_backend_lost(ret))
 			backend_lost_locked(d, "stopped answering");
@@ -298,14 +305,14 @@ static void dev_config_write(struct virtio_pci *vp, unsigned off, const void *da
 		return;
 	memcpy(d->config + off, data, len);
 	if (vhost_dev_set_config(&d->vdev, off, data, len, 0) < 0) {
-		pr_warn("%s (chardev %s): SET_CONFIG: %s", d->name, d->chardev,
+		pr_warn("%s (%s): SET_CONFIG: %s", d->name, d->label,
 			vhost_dev_error(&d->vdev));
 		return;
 	}
 	/* What the guest reads next may depend on what it wrote (input
 	 * answers a select with a new union): read it afresh, as QEMU does. */
 	if (vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size) < 0)
-		pr_warn("%s (chardev %s): GET_CONFIG: %s", d->name, d->chardev,
+		pr_warn("%s (%s): GET_CONFIG: %s", d->name, d->label,
 			vhost_dev_error(&d->vdev));
 }
 
@@ -323,7 +330,9 @@ static const struct virtio_dev_ops vhost_device_ops = {
 static int check_keys(struct vhost_device *d, const struct qemu_opts *opts, char *err,
 		      size_t errlen)
 {
-	static const char *const common[] = { "chardev", "id", NULL };
+	static const char *const user[] = { "chardev", "id", NULL };
+	static const char *const kernel[] = { "vhostfd", "id", NULL };
+	const char *const *common = d->type->backend == VHOST_DEVICE_KERNEL ? kernel : user;
 	const char *keys[QEMU_OPTS_MAX + 3];
 	size_t n = 0, i;
 
@@ -384,8 +393,8 @@ static int connect_user(struct vhost_device *d, const struct chardev_config *chr
 		/* server=on,wait=off: the device cannot be shown to the guest
 		 * before the back-end has said what it offers, so wait here,
 		 * as QEMU's vhost-user-blk realize does whatever wait= says. */
-		pr_warn("%s (chardev %s): waiting for a backend to connect to %s (a vhost-user device needs it before the guest starts, even with wait=off)",
-			d->name, d->chardev, chr->path);
+		pr_warn("%s (%s): waiting for a backend to connect to %s (a vhost-user device needs it before the guest starts, even with wait=off)",
+			d->name, d->label, chr->path);
 		ret = vhost_user_wait_accept(&d->vu);
 		if (ret < 0) {
 			snprintf(err, errlen, "%s: %s", d->what, vhost_user_error(&d->vu));
@@ -403,7 +412,7 @@ static int connect_user(struct vhost_device *d, const struct chardev_config *chr
 		if (d->vdev.max_queues && d->vdev.max_queues < d->backend_queues &&
 		    d->queues_from[0])
 			snprintf(why, sizeof(why), " (%s)", d->queues_from);
-		snprintf(err, errlen, "%s (chardev %s): %s%s", d->what, d->chardev,
+		snprintf(err, errlen, "%s (%s): %s%s", d->what, d->label,
 			 vhost_dev_error(&d->vdev), why);
 		return ret;
 	}
@@ -438,11 +447,48 @@ static int watch_user(struct vhost_device *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* A kernel vhost back-end: /dev/vhost-* opened, or the vhostfd=N a
+ * management layer passed in, then negotiated. */
+static int connect_kernel(struct vhost_device *d, const struct qemu_opts *opts,
+			  const struct vhost_device_env *env, char *err, size_t errlen)
+{
+	const char *fdarg = qemu_opts_get(opts, "vhostfd");
+	unsigned long long fd;
+	int ret;
+
+	vhost_kernel_set_trace(&d->vk, env->kernel_trace);
+	if (fdarg) {
+		if (qemu_opts_parse_num(fdarg, 0x7fffffff, &fd) < 0) {
+			snprintf(err, errlen, "%s: vhostfd must be a file descriptor number, got '%s'",
+				 d->what, fdarg);
+			return -EINVAL;
+		}
+		snprintf(d->label, sizeof(d->label), "vhostfd=%llu", fd);
+		ret = vhost_kernel_attach_fd(&d->vk, (int)fd);
+	} else {
+		snprintf(d->label, sizeof(d->label), "%s", d->type->kernel_dev);
+		ret = vhost_kernel_open(&d->vk, d->type->kernel_dev);
+	}
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", d->what, vhost_kernel_error(&d->vk));
+		return ret;
+	}
+	ret = vhost_dev_init(&d->vdev, &vhost_kernel_backend_ops, &d->vk, 0, d->backend_queues,
+			     d->type->features | (1ULL << VIRTIO_F_VERSION_1));
+	if (ret < 0) {
+		snprintf(err, errlen, "%s (%s): %s", d->what, d->label, vhost_dev_error(&d->vdev));
+		return ret;
+	}
+	d->vdev_initialized = true;
+	return 0;
+}
+
 int vhost_device_create(struct vhost_device *d, const struct vhost_device_type *type,
 			const struct qemu_opts *opts, const struct chardev_config *chr,
 			const struct vhost_device_env *env, char *err, size_t errlen)
 {
 	const char *id = qemu_opts_get(opts, "chardev");
+	bool user = type->backend == VHOST_DEVICE_USER;
 	struct virtio_dev_desc desc;
 	unsigned q;
 	int ret;
@@ -454,35 +500,45 @@ int vhost_device_create(struct vhost_device *d, const struct vhost_device_type *
 	snprintf(d->name, sizeof(d->name), "%s", opts->type ? opts->type : type->name);
 	snprintf(d->what, sizeof(d->what), "-device %s", d->name);
 	vhost_user_init(&d->vu, id ? id : "?");
+	vhost_kernel_init(&d->vk, qemu_opts_get(opts, "id") ? qemu_opts_get(opts, "id") : d->name);
 	ret = configure(d, opts, err, errlen);
 	if (ret < 0)
 		return ret;
-	if (!id || !chr) {
+	if (user && (!id || !chr)) {
 		snprintf(err, errlen, "%s: needs chardev=ID of a -chardev socket", d->what);
 		return -EINVAL;
 	}
-	snprintf(d->chardev, sizeof(d->chardev), "%s", id);
 	if (!d->ram->shared) {
 		snprintf(err, errlen, "%s: guest RAM is not shared, so the backend cannot see it; use -object memory-backend-memfd,id=mem,size=SIZE,share=on -numa node,memdev=mem (or share=on on your memory backend)",
 			 d->what);
 		return -EINVAL;
 	}
-	ret = connect_user(d, chr, env, err, errlen);
+	if (user) {
+		snprintf(d->label, sizeof(d->label), "chardev %s", id);
+		ret = connect_user(d, chr, env, err, errlen);
+	} else {
+		ret = connect_kernel(d, opts, env, err, errlen);
+	}
 	if (ret < 0)
 		return ret;
 	vhost_dev_set_config_notifier(&d->vdev, on_config_change, d);
 	if (!(d->vdev.features & (1ULL << VIRTIO_F_VERSION_1))) {
-		snprintf(err, errlen, "%s (chardev %s): the backend does not offer VIRTIO_F_VERSION_1 (features 0x%llx); legacy virtio is not supported",
-			 d->what, d->chardev, (unsigned long long)d->vdev.features);
+		snprintf(err, errlen, "%s (%s): the backend does not offer VIRTIO_F_VERSION_1 (features 0x%llx); legacy virtio is not supported",
+			 d->what, d->label, (unsigned long long)d->vdev.features);
 		return -ENOTSUP;
 	}
 	if (d->config_source == VHOST_CONFIG_BACKEND && d->config_size) {
 		ret = vhost_dev_get_config(&d->vdev, 0, d->config, d->config_size);
 		if (ret < 0) {
-			snprintf(err, errlen, "%s (chardev %s): GET_CONFIG: %s", d->what,
-				 d->chardev, vhost_dev_error(&d->vdev));
+			snprintf(err, errlen, "%s (%s): GET_CONFIG: %s", d->what, d->label,
+				 vhost_dev_error(&d->vdev));
 			return ret;
 		}
+	}
+	if (type->connected) {
+		ret = type->connected(d, err, errlen);
+		if (ret < 0)
+			return ret;
 	}
 
 	d->dead = calloc(d->backend_queues, sizeof(*d->dead));
@@ -505,12 +561,13 @@ int vhost_device_create(struct vhost_device *d, const struct vhost_device_type *
 			 strerror(-ret));
 		return ret;
 	}
-	ret = watch_user(d, err, errlen);
-	if (ret < 0)
-		return ret;
-	pr_info("%s (chardev %s): virtio id %u, %u queues of %u, features 0x%llx", d->name,
-		d->chardev, d->virtio_id, d->num_queues, d->queue_size,
-		(unsigned long long)d->vdev.features);
+	if (user) {
+		ret = watch_user(d, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	pr_info("%s (%s): virtio id %u, %u queues of %u, features 0x%llx", d->name, d->label,
+		d->virtio_id, d->num_queues, d->queue_size, (unsigned long long)d->vdev.features);
 	return 0;
 }
 
@@ -526,6 +583,7 @@ void vhost_device_destroy(struct vhost_device *d)
 	if (d->vdev_initialized)
 		vhost_dev_cleanup(&d->vdev);
 	vhost_user_close(&d->vu);
+	vhost_kernel_close(&d->vk);
 	free(d->dead);
 	d->type = NULL;
 }

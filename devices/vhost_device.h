@@ -5,6 +5,11 @@
  * event loop; a device type is a struct vhost_device_type - a table row,
  * plus a configure function when the type has properties of its own.
  *
+ * The back-end is a vhost-user process (struct vhost_user) or the host
+ * kernel's /dev/vhost-* (struct vhost_kernel), as the type says; the
+ * device talks to either through vhost_dev only. A kernel back-end does
+ * not go away, so only vhost-user devices watch for a lost back-end.
+ *
  * Queues: the first num_queues - type->vmm_queues go to the back-end; the
  * last type->vmm_queues are the VMM's (the vsock event queue), which it
  * holds and never hands over.
@@ -30,6 +35,7 @@
 #include "lib/loop.h"
 #include "lib/qemu_opts.h"
 #include "vhost/vhost_dev.h"
+#include "vhost/vhost_kernel.h"
 #include "vhost/vhost_user.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtqueue.h"
@@ -42,6 +48,11 @@ struct pci_bus;
  * carries. */
 #define VHOST_DEVICE_MAX_CONFIG VHOST_USER_MAX_CONFIG_SIZE
 
+enum vhost_device_backend {
+	VHOST_DEVICE_USER,      /* a process behind -chardev socket */
+	VHOST_DEVICE_KERNEL,    /* the host kernel's /dev/vhost-* */
+};
+
 enum vhost_device_config {
 	VHOST_CONFIG_NONE,      /* the device has no config space */
 	VHOST_CONFIG_VMM,       /* built by the type's configure */
@@ -52,6 +63,8 @@ struct vhost_device_type {
 	const char *name;          /* the -device name, e.g. vhost-user-fs-pci */
 	const char *alias;         /* another name for it, or NULL */
 	const char *usage;         /* its properties, for --help */
+	enum vhost_device_backend backend;
+	const char *kernel_dev;    /* VHOST_DEVICE_KERNEL: what to open */
 	uint16_t virtio_id;        /* 0: configure sets d->virtio_id */
 	uint32_t pci_class;
 	uint16_t num_queues;       /* defaults; configure may change them */
@@ -62,13 +75,19 @@ struct vhost_device_type {
 	uint64_t features;
 	enum vhost_device_config config;   /* defaults; configure may */
 	uint32_t config_size;              /* change them */
-	/* The type's own -device keys besides chardev and id (NULL or
-	 * NULL-terminated); configure reads them. */
+	/* The type's own -device keys besides id and chardev (vhost-user)
+	 * or vhostfd (kernel); NULL or NULL-terminated. configure reads them. */
 	const char *const *keys;
 	/* Optional: reads the type's keys into d (num_queues, queue_size,
 	 * config...). -EINVAL with a message naming the key. */
 	int (*configure)(struct vhost_device *d, const struct qemu_opts *opts,
 			 char *err, size_t errlen);
+	/* Optional: device-specific calls to the back-end once it is
+	 * negotiated (vsock's guest cid), after the rings are handed over,
+	 * and before they are taken back (vsock's running). */
+	int (*connected)(struct vhost_device *d, char *err, size_t errlen);
+	int (*started)(struct vhost_device *d);
+	void (*stopping)(struct vhost_device *d);
 	/* Optional: answers a request of a dead back-end; returns the bytes
 	 * written into its in buffers. NULL: nothing is written. */
 	uint32_t (*fail_request)(struct vhost_device *d, unsigned queue,
@@ -88,9 +107,10 @@ struct vhost_device {
 	const struct vhost_device_type *type;
 	char name[64];             /* the -device name as given (or the alias) */
 	char what[80];             /* "-device NAME": prefixes option errors */
-	char chardev[64];
+	char label[80];            /* "chardev c0", "/dev/vhost-vsock": in messages */
 	struct virtio_pci vp;
-	struct vhost_user vu;
+	struct vhost_user vu;      /* the back-end, by type->backend */
+	struct vhost_kernel vk;
 	struct vhost_dev vdev;
 	struct guest_ram *ram;
 	struct event_loop *loop;
@@ -120,6 +140,7 @@ struct vhost_device_env {
 	struct pci_bus *bus;
 	struct event_loop *loop;
 	FILE *trace;               /* -trace vhost-user: every message; or NULL */
+	FILE *kernel_trace;        /* -trace vhost_kernel: every ioctl; or NULL */
 };
 
 /* Builds a device of type from its -device options (opts->type is the

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "devices/registry.h"
+#include "vhost/vhost_kernel.h"
 #include "vhost/vhost_user_trace.h"
 #include "vmm/devices.h"
 
@@ -25,6 +26,8 @@ int devices_create(struct device_set *s, const struct vmm_config *cfg, struct vm
 		.vm = vm, .ram = ram, .bus = bus, .loop = loop,
 		.trace = vhost_user_trace_enabled((const char *const *)cfg->traces, cfg->ntraces)
 			 ? stderr : NULL,
+		.kernel_trace = vhost_kernel_trace_enabled((const char *const *)cfg->traces,
+							   cfg->ntraces) ? stderr : NULL,
 	};
 	int i, ret;
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 
 #include "kvm/memory.h"
@@ -59,8 +60,10 @@ static void *gpa(struct rig *r, uint64_t a, uint64_t len)
 	return gpa_to_hva(&r->ram, a, len);
 }
 
-static int rig_init(struct rig *r, const struct vhost_device_type *type, char *err,
-		    size_t errlen)
+/* A device of type, made from the -device string dev (NULL: fs's), against
+ * the test back-end with bc (NULL: its defaults). */
+static int rig_init_with(struct rig *r, const struct vhost_device_type *type, const char *dev,
+			 const struct vub_config *bc_in, char *err, size_t errlen)
 {
 	struct ram_config rc = { .size = RAM_SIZE, .share = true };
 	struct pci_bus_config pc;
@@ -82,10 +85,13 @@ static int rig_init(struct rig *r, const struct vhost_device_type *type, char *e
 	snprintf(r->path, sizeof(r->path), "%s/fs.sock", r->dir);
 	r->chr = (struct chardev_config){ .id = "c0", .path = r->path, .server = true,
 					  .wait = false };
-	if (qemu_opts_parse(&r->opts, "vhost-user-fs-pci,chardev=c0,tag=t,queue-size=64",
+	if (qemu_opts_parse(&r->opts, dev ? dev : "vhost-user-fs-pci,chardev=c0,tag=t,queue-size=64",
 			    err, errlen) < 0)
 		return -1;
-	vub_config_defaults(&bc);
+	if (bc_in)
+		bc = *bc_in;
+	else
+		vub_config_defaults(&bc);
 	/* The device waits for the back-end to connect to its socket. */
 	if (harness_start_how(&r->h, &bc, r->path, 100) < 0)
 		return -1;
@@ -95,6 +101,12 @@ static int rig_init(struct rig *r, const struct vhost_device_type *type, char *e
 		return ret;
 	r->bar = pci_bar_addr(&r->d.vp.pci, VIRTIO_PCI_BAR);
 	return 0;
+}
+
+static int rig_init(struct rig *r, const struct vhost_device_type *type, char *err,
+		    size_t errlen)
+{
+	return rig_init_with(r, type, NULL, NULL, err, errlen);
 }
 
 static void rig_destroy(struct rig *r)
@@ -301,6 +313,86 @@ static void test_drain_budget(struct tap *t)
 	rig_destroy(&r);
 }
 
+/* The generic device: its shape from its properties, its config from the
+ * back-end, and a config change the back-end announces while the device
+ * starts: acked, re-read, one config interrupt. */
+static void test_generic(struct tap *t)
+{
+	const struct vhost_device_type *gen = device_type_find("vhost-user-device-pci");
+	struct vub_config bc;
+	struct rig r;
+	char err[256] = "";
+	uint8_t gen0;
+	int ret;
+
+	vub_config_defaults(&bc);
+	bc.queue_num = 3;
+	bc.config_len = 8;
+	memcpy(bc.config, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	bc.config_change_at = (struct vub_when){ .request = VHOST_USER_SET_VRING_KICK, .occurrence = 1 };
+	ret = rig_init_with(&r, gen, "vhost-user-device-pci,chardev=c0,virtio-id=4,num_vqs=3,vq_size=32,config_size=8",
+			    &bc, err, sizeof(err));
+	ok(t, ret == 0, "vhost-user-device-pci,virtio-id=4,num_vqs=3,config_size=8 created (%s)",
+	   ret ? err : "ok");
+	if (ret < 0) {
+		rig_destroy(&r);
+		return;
+	}
+	ok(t, pci_bus_cfg_read(&r.pbus, r.d.vp.pci.devfn, 2, 2) == 0x1044 && rd(&r, 0x12, 2) == 3 &&
+	   rd(&r, 0x18, 2) == 32, "PCI device 0x1044 (virtio rng), 3 queues of 32");
+	ok(t, rd(&r, VIRTIO_PCI_DEVICE_OFF, 4) == 0x44332211 && rd(&r, VIRTIO_PCI_DEVICE_OFF + 4, 4) == 0x88776655,
+	   "its config space is the back-end's");
+	gen0 = rd(&r, 0x15, 1);
+	rd(&r, VIRTIO_PCI_ISR_OFF, 1);
+	setup_queue0(&r, RING_A);
+	set_status(&r, driver_ok);
+	/* The request is the event loop's to serve, unless it comes while
+	 * one of ours waits for a reply (test_vhost_user covers that). */
+	for (int i = 0; i < 10 && rd(&r, 0x15, 1) == gen0; i++)
+		loop_run_once(&r.loop, 100);
+	ok(t, r.d.vp.started && rd(&r, 0x15, 1) == (uint8_t)(gen0 + 1) &&
+	   (rd(&r, VIRTIO_PCI_ISR_OFF, 1) & VIRTIO_PCI_ISR_CONFIG),
+	   "a config change announced during start: re-read, generation +1, config interrupt (gen %u -> %u)",
+	   gen0, (unsigned)rd(&r, 0x15, 1));
+	set_status(&r, 0);
+	ok(t, !r.d.vp.started && status(&r) == 0, "reset stops it");
+	rig_destroy(&r);
+}
+
+/* What the generic device refuses, one line each, before any back-end is
+ * asked anything. */
+static void test_generic_refusals(struct tap *t)
+{
+	static const struct { const char *opts, *want; } cases[] = {
+		{ "vhost-user-device-pci,chardev=c0", "virtio-id=N is required" },
+		{ "vhost-user-device-pci,chardev=c0,virtio-id=999", "virtio-id must be 1..45, got '999'" },
+		{ "vhost-user-device-pci,chardev=c0,virtio-id=4,num_vqs=0", "num_vqs must be 1..1023, got '0'" },
+		{ "vhost-user-device-pci,chardev=c0,virtio-id=4,num_vqs=5000", "num_vqs must be 1..1023" },
+		{ "vhost-user-device-pci,chardev=c0,virtio-id=4,config_size=300", "config_size must be 0..256, got '300'" },
+		{ "vhost-user-device-pci,chardev=c0,virtio-id=4,vq_size=100", "vq_size must be a power of 2" },
+		{ "vhost-user-device-pci,chardev=c0,virtio-id=4,bogus=1", "unknown parameter 'bogus'" },
+		{ "vhost-user-rng-pci,chardev=c0,virtio-id=4", "unknown parameter 'virtio-id'" },
+	};
+	const struct vhost_device_env env = { 0 };
+	struct vhost_device d;
+	struct qemu_opts o;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256] = "";
+		int ret = -1;
+
+		if (qemu_opts_parse(&o, cases[i].opts, err, sizeof(err)) == 0) {
+			ret = vhost_device_create(&d, device_type_find(o.type), &o, NULL, &env, err,
+						  sizeof(err));
+			vhost_device_destroy(&d);
+			qemu_opts_free(&o);
+		}
+		ok(t, ret == -EINVAL && strstr(err, cases[i].want) && !strchr(err, '\n'),
+		   "%s: %s", cases[i].opts, err);
+	}
+}
+
 int main(void)
 {
 	struct tap t = TAP_INIT;
@@ -311,5 +403,7 @@ int main(void)
 	test_reset_stops_serving(&t);
 	test_misaligned_dead_ring(&t);
 	test_drain_budget(&t);
+	test_generic(&t);
+	test_generic_refusals(&t);
 	return tap_done(&t);
 }
