@@ -1,5 +1,5 @@
 # bench/lib.sh: sourced by the benchmarks that boot guests against QEMU
-# (bench/boot.sh, bench/virtiofs.sh), not run by bench/run.sh. The caller
+# (bench/boot.sh, bench/virtiofs.sh, bench/vsock.sh), not run by bench/run.sh. The caller
 # sets prog (for messages) before sourcing; this sets top, where and the
 # helpers below. Figures are kept per run in res[] (see record), so that both
 # medians and per-round ratios can be taken from them.
