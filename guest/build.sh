@@ -7,6 +7,7 @@
 #   initrd.img      newc cpio initramfs (uncompressed, see GUEST_INITRD_COMPRESS)
 #   kernel-version  e.g. 6.1.0-56-cloud-amd64
 #   config          the kernel's .config
+#   vsock-xfer      guest/tools/vsock-xfer.c (static), also the host's end of the vsock tests
 # The kernel .deb is downloaded (apt-get download, never installed) and cached
 # in build/guest/debs/.  Nothing is rebuilt when the stamp (hash of guest/,
 # package version, busybox, compiler) is unchanged.
@@ -16,7 +17,7 @@
 #   GUEST_KERNEL_META=PKG         meta package to follow (default linux-image-cloud-amd64)
 #   GUEST_INITRD_COMPRESS=none|gzip   (default none: fastest to boot)
 #   BUSYBOX=PATH                  static busybox (default: /bin/busybox)
-#   CC=gcc                        compiler for guest/tools/vmmtest-io.c
+#   CC=gcc                        compiler for guest/tools/vmmtest-io.c and vsock-xfer.c
 #   GUEST_FORCE=1                 rebuild even if up to date
 #   GUEST_VERBOSE=1               trace
 set -euo pipefail
@@ -98,7 +99,7 @@ stamp=$(
 	} | sha256sum | cut -c1-64
 )
 if [ "${GUEST_FORCE:-}" != 1 ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ] &&
-	[ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ] && [ -s "$OUT/kernel-version" ]; then
+	[ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ] && [ -s "$OUT/kernel-version" ] && [ -s "$OUT/vsock-xfer" ]; then
 	exit 0
 fi
 
@@ -224,6 +225,11 @@ done
 "$CC" -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
 	-fno-asynchronous-unwind-tables -Wall -Wextra -s -Wl,--build-id=none \
 	-o "$IR/bin/vmmtest-io" "$GUEST_DIR/tools/vmmtest-io.c"
+# vsock-xfer (AF_VSOCK transfers with checksums): static glibc; the same
+# binary is the host's end too ($OUT/vsock-xfer).
+"$CC" -O2 -static -Wall -Wextra -s -o "$IR/bin/vsock-xfer" "$GUEST_DIR/tools/vsock-xfer.c" ||
+	die "cannot build guest/tools/vsock-xfer.c statically (needs libc6-dev's libc.a)"
+cp "$IR/bin/vsock-xfer" "$OUT/vsock-xfer.tmp" && mv -f "$OUT/vsock-xfer.tmp" "$OUT/vsock-xfer"
 
 install -m 0755 "$GUEST_DIR/init" "$IR/init"
 install -m 0644 "$GUEST_DIR"/checks/*.sh "$IR/checks/"

@@ -9,6 +9,8 @@
  *   vmmtest-io outb|outw|outl PORT VALUE   write to an I/O port
  *   vmmtest-io inb|inw|inl PORT            read an I/O port, print 0x.. value
  *   vmmtest-io drain                       tcdrain(stdout)
+ *   vmmtest-io vsock-cid                   the guest's vsock CID (from the device's
+ *                                          config), in decimal: busybox has no tool
  *
  * Numbers are decimal or 0x-prefixed hex.  Exit status: 0 ok, 1 syscall
  * failed, 2 usage error.
@@ -29,10 +31,12 @@ static long sys3(long n, long a, long b, long c)
 }
 
 #define SYS_write 1
+#define SYS_open 2
 #define SYS_ioctl 16
 #define SYS_ioperm 173
 #define SYS_exit_group 231
 #define TCSBRK 0x5409
+#define IOCTL_VM_SOCKETS_GET_LOCAL_CID 0x7b9 /* _IO(7, 0xb9) */
 
 static __attribute__((noreturn)) void die(int code)
 {
@@ -88,7 +92,7 @@ static int parse(const char *s, ulong *out)
 
 static __attribute__((noreturn)) void usage(void)
 {
-	puts2("usage: vmmtest-io outb|outw|outl PORT VALUE | inb|inw|inl PORT | drain\n");
+	puts2("usage: vmmtest-io outb|outw|outl PORT VALUE | inb|inw|inl PORT | drain | vsock-cid\n");
 	die(2);
 }
 
@@ -117,6 +121,19 @@ static __attribute__((noreturn)) void print_hex(ulong v)
 	die(0);
 }
 
+static __attribute__((noreturn)) void print_dec(ulong v)
+{
+	char buf[24];
+	int i = sizeof(buf);
+	buf[--i] = '\n';
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sys3(SYS_write, 1, (long)(buf + i), (long)(sizeof(buf) - i));
+	die(0);
+}
+
 __attribute__((used)) static void cmain(long *sp)
 {
 	int argc = (int)sp[0];
@@ -129,6 +146,15 @@ __attribute__((used)) static void cmain(long *sp)
 	cmd = argv[1];
 	if (streq(cmd, "drain")) {
 		die(sys3(SYS_ioctl, 1, TCSBRK, 1) < 0 ? 1 : 0);
+	}
+	if (streq(cmd, "vsock-cid")) {
+		unsigned int cid = 0;
+		long fd = sys3(SYS_open, (long)"/dev/vsock", 0, 0);
+		if (fd < 0 || sys3(SYS_ioctl, fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, (long)&cid) < 0) {
+			puts2("vmmtest-io: /dev/vsock: no local CID\n");
+			die(1);
+		}
+		print_dec(cid);
 	}
 	if (slen(cmd) != 4 && slen(cmd) != 3)
 		usage();

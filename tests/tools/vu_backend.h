@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,6 +57,22 @@ struct vub_when {
 	int occurrence;     /* 1-based */
 };
 
+/* --device=NAME: which virtio device the back-end plays (see
+ * vub_device_types below). NONE is the protocol-only test back-end. */
+enum vub_device {
+	VUB_DEV_NONE,
+	VUB_DEV_RNG,
+	VUB_DEV_GPIO,
+	VUB_DEV_I2C,
+	VUB_DEV_SCMI,
+	VUB_DEV_INPUT,
+	VUB_DEV_SND,
+	VUB_DEV_SPI,
+	VUB_DEV_VSOCK,
+	VUB_DEV_SCSI,
+	VUB_DEV_COUNT,
+};
+
 struct vub_config {
 	uint64_t features;
 	uint64_t protocol_features;
@@ -69,6 +86,8 @@ struct vub_config {
 	int delay_ms;
 	struct vub_when config_change_at;
 	FILE *log;
+	enum vub_device device;
+	uint64_t guest_cid;      /* vsock: the config's guest_cid */
 };
 
 #define VUB_MAX_REGIONS 16
@@ -84,7 +103,17 @@ struct vub_vq {
 	bool enabled;
 	int kick, call, err;
 	uint64_t desc, avail, used; /* guest-physical */
+	/* Device modes: the ring as the back-end serves it. */
+	uint16_t last_avail;  /* next available entry to take (GET_VRING_BASE) */
+	uint16_t used_idx;    /* our used->idx */
+	bool started;         /* SET_VRING_KICK with an fd, until GET_VRING_BASE */
+	bool sync_used;       /* read used->idx before the next request */
+	bool broken;          /* the driver broke the ring: served no more */
+	bool call_pending;    /* a notification was due before there was a call fd */
+	uint64_t kicks, requests, bytes, calls;
 };
+
+#define VUB_GPIO_LINES 8
 
 struct vub {
 	struct vub_config cfg;
@@ -100,6 +129,10 @@ struct vub {
 	int req_fd;
 	bool awaiting_req_reply;
 	bool hung;
+	/* Device state: virtio-input's selector, the mock GPIO lines. */
+	uint8_t input_select, input_subsel;
+	uint8_t gpio_dir[VUB_GPIO_LINES], gpio_val[VUB_GPIO_LINES];
+	bool rng_readable_logged;
 };
 
 VUB_API void vub_config_defaults(struct vub_config *c)
@@ -276,6 +309,748 @@ VUB_API uint64_t vub_uaddr_to_gpa(struct vub *b, uint64_t uaddr, bool *ok)
 
 	*ok = r != NULL;
 	return r ? r->gpa + (uaddr - r->uaddr) : 0;
+}
+
+/* ---- Device modes: the virtio devices behind QEMU's vhost-user-*-pci ----
+ *
+ * With --device=NAME the back-end offers what rust-vmm's vhost-device-NAME
+ * offers (features, protocol features, queue count, config space; see
+ * vub_device_types) and, once a ring is started, serves it: it waits on the
+ * kick eventfd, walks the split ring's available entries and descriptor
+ * chains (indirect tables too) in the guest memory it mapped, answers each
+ * request as the queue's role says, puts used entries and signals the call
+ * eventfd when the driver wants it (used_event with EVENT_IDX, else
+ * VRING_AVAIL_F_NO_INTERRUPT; NOTIFY_ON_EMPTY if acked). rng is real
+ * (getrandom()); the others answer enough for a driver to probe and never
+ * hang on us (see the roles). */
+
+#define VUB_F_NOTIFY_ON_EMPTY 24
+#define VUB_F_INDIRECT_DESC   28
+#define VUB_F_EVENT_IDX       29
+#define VUB_F_VERSION_1       32
+
+#define VUB_DESC_F_NEXT     1
+#define VUB_DESC_F_WRITE    2
+#define VUB_DESC_F_INDIRECT 4
+#define VUB_AVAIL_F_NO_INTERRUPT 1
+
+#define VUB_MAX_IOV 1024
+
+/* What a queue does with a request. */
+enum vub_role {
+	VUB_ROLE_HOLD,        /* the device's own events (eventq, rx): never completed */
+	VUB_ROLE_RNG,         /* fill every writable byte from getrandom() */
+	VUB_ROLE_SINK,        /* take what the driver sends, write nothing */
+	VUB_ROLE_ZERO,        /* zero the writable part: "OK" for virtio-scsi's controlq */
+	VUB_ROLE_STATUS_LAST, /* zero, then the type's status in the last writable byte */
+	VUB_ROLE_GPIO,        /* virtio-gpio requests on a mock of VUB_GPIO_LINES lines */
+	VUB_ROLE_SND_CTL,     /* virtio-snd control: VIRTIO_SND_S_NOT_SUPP */
+	VUB_ROLE_SND_PCM,     /* virtio-snd xfer: VIRTIO_SND_S_IO_ERR in the pcm status */
+	VUB_ROLE_SCSI_CMD,    /* virtio-scsi request: VIRTIO_SCSI_S_BAD_TARGET (empty bus) */
+};
+
+static const char *const vub_role_names[] = {
+	[VUB_ROLE_HOLD] = "hold", [VUB_ROLE_RNG] = "rng", [VUB_ROLE_SINK] = "sink",
+	[VUB_ROLE_ZERO] = "zero", [VUB_ROLE_STATUS_LAST] = "status", [VUB_ROLE_GPIO] = "gpio",
+	[VUB_ROLE_SND_CTL] = "snd-ctl", [VUB_ROLE_SND_PCM] = "snd-pcm",
+	[VUB_ROLE_SCSI_CMD] = "scsi-cmd",
+};
+
+#define VUB_PF(f) (1ULL << VHOST_USER_PROTOCOL_F_##f)
+/* VERSION_1 | PROTOCOL_FEATURES | EVENT_IDX | INDIRECT_DESC | NOTIFY_ON_EMPTY:
+ * "the current libvhost defaults except VHOST_F_LOG_ALL", as the rust
+ * back-ends say. */
+#define VUB_LIBVHOST_FEATURES 0x171000000ULL
+
+struct vub_device_type {
+	const char *name;          /* --device=NAME */
+	const char *qemu;          /* the -device it is the back-end of */
+	uint32_t virtio_id;
+	uint64_t features, protocol_features;
+	uint32_t queues;           /* GET_QUEUE_NUM */
+	enum vub_role roles[4];    /* per queue; later queues take the last one */
+	uint8_t status;            /* VUB_ROLE_STATUS_LAST's byte */
+};
+
+/* Features, protocol features and queue counts as rust-vmm/vhost-device's
+ * back-ends answer them (vhost-device-NAME/src/vhu_NAME.rs, or
+ * vhost-device-sound/src/device.rs): */
+static const struct vub_device_type vub_device_types[VUB_DEV_COUNT] = {
+	[VUB_DEV_NONE] = { "none", "(protocol only)", 0, 0, 0, 0, { VUB_ROLE_HOLD }, 0 },
+	[VUB_DEV_RNG] = { "rng", "vhost-user-rng-pci", 4, VUB_LIBVHOST_FEATURES, VUB_PF(MQ), 1,
+			  { VUB_ROLE_RNG }, 0 },
+	/* VIRTIO_GPIO_F_IRQ; requestq, eventq (irq: held until a line fires) */
+	[VUB_DEV_GPIO] = { "gpio", "vhost-user-gpio-pci", 41, VUB_LIBVHOST_FEATURES | 1,
+			   VUB_PF(MQ) | VUB_PF(CONFIG) | VUB_PF(REPLY_ACK), 2,
+			   { VUB_ROLE_GPIO, VUB_ROLE_HOLD }, 0 },
+	/* VIRTIO_I2C_F_ZERO_LENGTH_REQUEST; no bus behind: VIRTIO_I2C_MSG_ERR */
+	[VUB_DEV_I2C] = { "i2c", "vhost-user-i2c-pci", 34, VUB_LIBVHOST_FEATURES | 1, VUB_PF(MQ), 1,
+			  { VUB_ROLE_STATUS_LAST }, 1 },
+	/* VIRTIO_SCMI_F_P2A_CHANNELS; cmdq, eventq */
+	[VUB_DEV_SCMI] = { "scmi", "vhost-user-scmi-pci", 32, VUB_LIBVHOST_FEATURES | 1, VUB_PF(MQ), 2,
+			   { VUB_ROLE_HOLD, VUB_ROLE_HOLD }, 0 },
+	/* eventq (device -> driver), statusq (LEDs: taken) */
+	[VUB_DEV_INPUT] = { "input", "vhost-user-input-pci", 18, 0x170000000ULL,
+			    VUB_PF(MQ) | VUB_PF(CONFIG), 2, { VUB_ROLE_HOLD, VUB_ROLE_SINK }, 0 },
+	/* controlq, eventq, txq, rxq */
+	[VUB_DEV_SND] = { "snd", "vhost-user-snd-pci", 25, VUB_LIBVHOST_FEATURES,
+			  VUB_PF(MQ) | VUB_PF(CONFIG), 4,
+			  { VUB_ROLE_SND_CTL, VUB_ROLE_HOLD, VUB_ROLE_SND_PCM, VUB_ROLE_SND_PCM }, 0 },
+	/* no controller behind: VIRTIO_SPI_TRANS_ERR */
+	[VUB_DEV_SPI] = { "spi", "vhost-user-spi-pci", 45, VUB_LIBVHOST_FEATURES,
+			  VUB_PF(MQ) | VUB_PF(CONFIG) | VUB_PF(REPLY_ACK), 1,
+			  { VUB_ROLE_STATUS_LAST }, 2 },
+	/* No INDIRECT_DESC. rx (held: no peer sends), tx (taken, dropped),
+	 * event. vhost-device-vsock says 3 queues; the front-end (QEMU's
+	 * vhost-user-vsock) hands it rx and tx only and keeps the event queue. */
+	[VUB_DEV_VSOCK] = { "vsock", "vhost-user-vsock-pci", 19, 0x161000000ULL,
+			    VUB_PF(MQ) | VUB_PF(CONFIG), 3,
+			    { VUB_ROLE_HOLD, VUB_ROLE_SINK, VUB_ROLE_HOLD }, 0 },
+	/* VIRTIO_SCSI_F_HOTPLUG; controlq, eventq, request queues (1 by
+	 * default, --queues=2+N for more) */
+	[VUB_DEV_SCSI] = { "scsi", "vhost-user-scsi-pci", 8, 0x170000002ULL,
+			   VUB_PF(MQ) | VUB_PF(CONFIG), 3,
+			   { VUB_ROLE_ZERO, VUB_ROLE_HOLD, VUB_ROLE_SCSI_CMD }, 0 },
+};
+
+VUB_API int vub_device_by_name(const char *name)
+{
+	int i;
+
+	if (!strcmp(name, "sound"))
+		return VUB_DEV_SND;
+	for (i = 0; i < VUB_DEV_COUNT; i++)
+		if (!strcmp(name, vub_device_types[i].name))
+			return i;
+	return -1;
+}
+
+static inline void vub_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void vub_le32(uint8_t *p, uint32_t v)
+{
+	vub_le16(p, (uint16_t)v);
+	vub_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void vub_le64(uint8_t *p, uint64_t v)
+{
+	vub_le32(p, (uint32_t)v);
+	vub_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* The GPIO line names: NUL-terminated, back to back (gpio_names_size is
+ * their total length), as vhost-device-gpio builds them from the chip. */
+VUB_API uint32_t vub_gpio_names(uint8_t *out, uint32_t room)
+{
+	uint32_t n = 0;
+	int i;
+
+	for (i = 0; i < VUB_GPIO_LINES; i++) {
+		char name[32];
+		int len = snprintf(name, sizeof(name), "vub-gpio-%d", i) + 1;
+
+		if (out && n + (uint32_t)len <= room)
+			memcpy(out + n, name, (size_t)len);
+		n += (uint32_t)len;
+	}
+	return n;
+}
+
+/* virtio-input's config for the current select/subsel: a keyboard (keys
+ * ESC..F12, autorepeat, three LEDs, MSC_SCAN), as an evdev keyboard
+ * would look through vhost-device-input. */
+VUB_API void vub_input_config(struct vub *b)
+{
+	uint8_t *c = b->cfg.config, *u = c + 8, size = 0;
+	uint8_t sel = b->input_select, sub = b->input_subsel;
+	int i;
+
+	memset(c, 0, 136);
+	c[0] = sel;
+	c[1] = sub;
+	switch (sel) {
+	case 0x01: /* VIRTIO_INPUT_CFG_ID_NAME */
+		size = (uint8_t)snprintf((char *)u, 128, "vu-test-backend keyboard");
+		break;
+	case 0x02: /* ID_SERIAL */
+		size = (uint8_t)snprintf((char *)u, 128, "vub-input-0");
+		break;
+	case 0x03: /* ID_DEVIDS: bustype BUS_VIRTUAL, vendor, product, version */
+		vub_le16(u, 0x06);
+		vub_le16(u + 2, 0x0627);
+		vub_le16(u + 4, 0x0001);
+		vub_le16(u + 6, 0x0001);
+		size = 8;
+		break;
+	case 0x11: /* EV_BITS */
+		if (sub == 0x01) { /* EV_KEY: KEY_ESC (1) .. KEY_F12 (88) */
+			for (i = 1; i <= 88; i++)
+				u[i / 8] |= (uint8_t)(1u << (i % 8));
+			size = 12;
+		} else if (sub == 0x04) { /* EV_MSC: MSC_SCAN */
+			u[0] = 1u << 4;
+			size = 1;
+		} else if (sub == 0x11) { /* EV_LED: NUML CAPSL SCROLLL */
+			u[0] = 0x07;
+			size = 1;
+		} else if (sub == 0x14) { /* EV_REP: present (size != 0) */
+			size = 1;
+		}
+		break;
+	default: /* UNSET, PROP_BITS, ABS_INFO, other EV_BITS: nothing */
+		break;
+	}
+	c[2] = size;
+}
+
+/* Presets the configuration for a device type: what the back-end offers
+ * and its config space. Options given after it override. */
+VUB_API void vub_device_preset(struct vub_config *c, enum vub_device d)
+{
+	const struct vub_device_type *t = &vub_device_types[d];
+	uint8_t *p = c->config;
+
+	c->device = d;
+	if (d == VUB_DEV_NONE)
+		return;
+	c->features = t->features;
+	c->protocol_features = t->protocol_features;
+	c->queue_num = t->queues;
+	if (!c->guest_cid)
+		c->guest_cid = 3;
+	memset(p, 0, sizeof(c->config));
+	c->config_len = 0;
+	switch (d) {
+	case VUB_DEV_GPIO: /* struct virtio_gpio_config */
+		vub_le16(p, VUB_GPIO_LINES);
+		vub_le32(p + 4, vub_gpio_names(NULL, 0));
+		c->config_len = 8;
+		break;
+	case VUB_DEV_INPUT: /* struct virtio_input_config, select 0 */
+		c->config_len = 136;
+		break;
+	case VUB_DEV_SND:
+		/* struct virtio_snd_config {jacks, streams, chmaps, controls}, all
+		 * 0: Linux's virtio_snd probes such a card without a single
+		 * control request (it queries JACK/PCM/CHMAP_INFO only for
+		 * nonzero counts). vhost-device-sound says 0, 2, 1, 0 and
+		 * answers those queries; --config overrides. */
+		c->config_len = 16;
+		break;
+	case VUB_DEV_SPI: /* struct virtio_spi_config, vhost-device-spi's dummy */
+		p[0] = 1;                  /* cs_max_number */
+		p[1] = 1;                  /* cs_change_supported */
+		vub_le32(p + 8, 0xf);      /* mode_func_supported */
+		vub_le32(p + 12, 10000);   /* max_freq_hz */
+		c->config_len = 32;
+		break;
+	case VUB_DEV_VSOCK: /* struct virtio_vsock_config */
+		vub_le64(p, c->guest_cid);
+		c->config_len = 8;
+		break;
+	case VUB_DEV_SCSI: /* struct virtio_scsi_config, as vhost-device-scsi */
+		vub_le32(p, t->queues - 2);  /* num_queues */
+		vub_le32(p + 4, 128 - 2);    /* seg_max */
+		vub_le32(p + 8, 0xffff);     /* max_sectors */
+		vub_le32(p + 12, 128);       /* cmd_per_lun */
+		vub_le32(p + 16, 16);        /* event_info_size */
+		vub_le32(p + 20, 96);        /* sense_size */
+		vub_le32(p + 24, 32);        /* cdb_size */
+		vub_le16(p + 30, 255);       /* max_target (max_channel 0) */
+		vub_le32(p + 32, 0x3fff);    /* max_lun */
+		c->config_len = 36;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The parts of the config that depend on other options. */
+VUB_API void vub_device_finish_config(struct vub_config *c)
+{
+	if (c->device == VUB_DEV_VSOCK)
+		vub_le64(c->config, c->guest_cid);
+	if (c->device == VUB_DEV_SCSI && c->queue_num >= 3)
+		vub_le32(c->config, (uint32_t)c->queue_num - 2);
+}
+
+/* roles[] lists the type's queues; queues past them take the last role
+ * (scsi's request queues 2, 3, ...). */
+VUB_API enum vub_role vub_queue_role(const struct vub *b, uint32_t idx)
+{
+	const struct vub_device_type *t = &vub_device_types[b->cfg.device];
+	uint32_t last = t->queues > 4 ? 3 : t->queues ? t->queues - 1 : 0;
+
+	return t->roles[idx < last ? idx : last];
+}
+
+/* The host address of [gpa, gpa + len) if one region holds it all. */
+VUB_API void *vub_gpa(struct vub *b, uint64_t gpa, uint64_t len)
+{
+	int i;
+
+	for (i = 0; i < b->nregions; i++) {
+		struct vub_region *r = &b->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+			return (char *)r->map + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+/* One request's buffers, split where they cross a region boundary. */
+struct vub_iov {
+	uint8_t *p;
+	uint32_t len;
+	bool writable;
+};
+
+struct vub_chain {
+	struct vub_iov iov[VUB_MAX_IOV];
+	int n;
+	uint64_t rlen, wlen;
+	bool order_violation; /* a readable buffer after a writable one */
+};
+
+static int vub_chain_add(struct vub *b, struct vub_chain *ch, uint64_t gpa, uint32_t len,
+			 bool writable)
+{
+	if (!writable && ch->wlen)
+		ch->order_violation = true;
+	while (len) {
+		uint32_t piece = 0;
+		uint8_t *p = NULL;
+		int i;
+
+		for (i = 0; i < b->nregions && !p; i++) {
+			struct vub_region *r = &b->regions[i];
+
+			if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+				uint64_t left = r->size - (gpa - r->gpa);
+
+				p = (uint8_t *)r->map + (gpa - r->gpa);
+				piece = left < len ? (uint32_t)left : len;
+			}
+		}
+		if (!p || ch->n == VUB_MAX_IOV)
+			return -1;
+		ch->iov[ch->n++] = (struct vub_iov){ p, piece, writable };
+		if (writable)
+			ch->wlen += piece;
+		else
+			ch->rlen += piece;
+		gpa += piece;
+		len -= piece;
+	}
+	return 0;
+}
+
+/* Walks the chain from head (a direct table of vq->num entries, at most
+ * one indirect table). NULL, or what is wrong with it. */
+static const char *vub_walk(struct vub *b, struct vub_vq *vq, const uint8_t *table,
+			    uint16_t head, struct vub_chain *ch)
+{
+	uint32_t size = vq->num, i = head, steps = 0;
+	bool indirect = false;
+
+	ch->n = 0;
+	ch->rlen = ch->wlen = 0;
+	ch->order_violation = false;
+	for (;;) {
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags, next;
+
+		if (i >= size)
+			return "descriptor index out of range";
+		if (++steps > size)
+			return "descriptor chain loops";
+		memcpy(&addr, table + 16 * i, 8);
+		memcpy(&len, table + 16 * i + 8, 4);
+		memcpy(&flags, table + 16 * i + 12, 2);
+		memcpy(&next, table + 16 * i + 14, 2);
+		if (flags & VUB_DESC_F_INDIRECT) {
+			if (!(b->acked_features & (1ULL << VUB_F_INDIRECT_DESC)))
+				return "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC";
+			if (indirect)
+				return "indirect descriptor inside an indirect table";
+			if (flags & VUB_DESC_F_NEXT)
+				return "indirect descriptor with VRING_DESC_F_NEXT";
+			if (!len || len % 16)
+				return "indirect table length not a multiple of 16";
+			table = vub_gpa(b, addr, len);
+			if (!table)
+				return "indirect table outside guest memory";
+			size = len / 16;
+			i = 0;
+			steps = 0;
+			indirect = true;
+			continue;
+		}
+		if (vub_chain_add(b, ch, addr, len, flags & VUB_DESC_F_WRITE) < 0)
+			return "buffer outside guest memory (or too many pieces)";
+		if (!(flags & VUB_DESC_F_NEXT))
+			return NULL;
+		i = next;
+	}
+}
+
+/* Copies len bytes to the writable part at offset off; returns the bytes
+ * written. */
+static uint32_t vub_chain_write(struct vub_chain *ch, uint64_t off, const void *src,
+				uint32_t len)
+{
+	const uint8_t *s = src;
+	uint32_t done = 0;
+	int i;
+
+	for (i = 0; i < ch->n && done < len; i++) {
+		struct vub_iov *v = &ch->iov[i];
+		uint32_t n;
+
+		if (!v->writable)
+			continue;
+		if (off >= v->len) {
+			off -= v->len;
+			continue;
+		}
+		n = v->len - (uint32_t)off < len - done ? v->len - (uint32_t)off : len - done;
+		memcpy(v->p + off, s + done, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+/* Gathers up to len bytes of the readable part. */
+static uint32_t vub_chain_read(const struct vub_chain *ch, void *dst, uint32_t len)
+{
+	uint8_t *d = dst;
+	uint32_t done = 0;
+	int i;
+
+	for (i = 0; i < ch->n && done < len; i++) {
+		const struct vub_iov *v = &ch->iov[i];
+		uint32_t n;
+
+		if (v->writable)
+			continue;
+		n = v->len < len - done ? v->len : len - done;
+		memcpy(d + done, v->p, n);
+		done += n;
+	}
+	return done;
+}
+
+static uint32_t vub_chain_zero(struct vub_chain *ch)
+{
+	int i;
+
+	for (i = 0; i < ch->n; i++)
+		if (ch->iov[i].writable)
+			memset(ch->iov[i].p, 0, ch->iov[i].len);
+	return (uint32_t)ch->wlen;
+}
+
+static int vub_fill_random(uint8_t *p, uint32_t len)
+{
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (uint32_t)n;
+	}
+	return 0;
+}
+
+/* A virtio-gpio request on the mock lines: struct virtio_gpio_request in,
+ * virtio_gpio_response (or _get_names) out. */
+static uint32_t vub_gpio_request(struct vub *b, struct vub_chain *ch)
+{
+	uint8_t req[8] = { 0 }, resp[2] = { 1, 0 }; /* VIRTIO_GPIO_STATUS_ERR */
+	uint16_t type, line;
+	uint32_t value;
+
+	if (vub_chain_read(ch, req, sizeof(req)) < sizeof(req))
+		return vub_chain_write(ch, 0, resp, 1);
+	type = (uint16_t)(req[0] | req[1] << 8);
+	line = (uint16_t)(req[2] | req[3] << 8);
+	value = (uint32_t)req[4] | (uint32_t)req[5] << 8 | (uint32_t)req[6] << 16 |
+		(uint32_t)req[7] << 24;
+	if (type == 0x0001) { /* VIRTIO_GPIO_MSG_GET_NAMES */
+		uint8_t out[1 + 32 * VUB_GPIO_LINES];
+		uint32_t n = vub_gpio_names(out + 1, sizeof(out) - 1);
+
+		out[0] = 0;
+		return vub_chain_write(ch, 0, out, 1 + n);
+	}
+	if (line < VUB_GPIO_LINES) {
+		resp[0] = 0; /* VIRTIO_GPIO_STATUS_OK */
+		switch (type) {
+		case 0x0002: /* GET_DIRECTION */
+			resp[1] = b->gpio_dir[line];
+			break;
+		case 0x0003: /* SET_DIRECTION: NONE 0, OUT 1, IN 2 */
+			if (value <= 2)
+				b->gpio_dir[line] = (uint8_t)value;
+			else
+				resp[0] = 1;
+			break;
+		case 0x0004: /* GET_VALUE */
+			resp[1] = b->gpio_val[line];
+			break;
+		case 0x0005: /* SET_VALUE */
+			b->gpio_val[line] = value & 1;
+			break;
+		case 0x0006: /* SET_IRQ_TYPE */
+			break;
+		default:
+			resp[0] = 1;
+			break;
+		}
+	}
+	return vub_chain_write(ch, 0, resp, sizeof(resp));
+}
+
+/* Serves one request; returns the used length. */
+static uint32_t vub_serve_request(struct vub *b, uint32_t idx, enum vub_role role,
+				  struct vub_chain *ch)
+{
+	uint8_t v[4];
+	uint32_t len = 0;
+	int i;
+
+	switch (role) {
+	case VUB_ROLE_RNG:
+		if (ch->rlen && !b->rng_readable_logged) {
+			vub_log(b, "VIOLATION queue %u: an rng request with %" PRIu64
+				" device-readable bytes (ignored)", idx, ch->rlen);
+			b->rng_readable_logged = true;
+		}
+		for (i = 0; i < ch->n; i++) {
+			if (!ch->iov[i].writable)
+				continue;
+			if (vub_fill_random(ch->iov[i].p, ch->iov[i].len) < 0) {
+				vub_log(b, "getrandom failed: %s", strerror(errno));
+				break;
+			}
+			len += ch->iov[i].len;
+		}
+		return len;
+	case VUB_ROLE_ZERO:
+		return vub_chain_zero(ch);
+	case VUB_ROLE_STATUS_LAST:
+		len = vub_chain_zero(ch);
+		if (len)
+			vub_chain_write(ch, len - 1, &vub_device_types[b->cfg.device].status, 1);
+		return len;
+	case VUB_ROLE_GPIO:
+		return vub_gpio_request(b, ch);
+	case VUB_ROLE_SND_CTL: /* struct virtio_snd_hdr */
+		vub_chain_zero(ch);
+		vub_le32(v, 0x8002); /* VIRTIO_SND_S_NOT_SUPP */
+		return vub_chain_write(ch, 0, v, 4);
+	case VUB_ROLE_SND_PCM: /* struct virtio_snd_pcm_status ends the chain */
+		len = vub_chain_zero(ch);
+		vub_le32(v, 0x8003); /* VIRTIO_SND_S_IO_ERR */
+		if (len >= 8)
+			vub_chain_write(ch, len - 8, v, 4);
+		return len;
+	case VUB_ROLE_SCSI_CMD: { /* struct virtio_scsi_cmd_resp: response at 11 */
+		uint8_t bad_target = 3; /* VIRTIO_SCSI_S_BAD_TARGET */
+
+		len = vub_chain_zero(ch);
+		vub_chain_write(ch, 11, &bad_target, 1);
+		return len;
+	}
+	case VUB_ROLE_SINK:
+	default:
+		return 0;
+	}
+}
+
+/* u16 after the ring entries of avail (used_event) and used (avail_event). */
+#define VUB_AVAIL_SIZE(num) (4 + 2 * (uint64_t)(num) + 2)
+#define VUB_USED_SIZE(num)  (4 + 8 * (uint64_t)(num) + 2)
+
+static bool vub_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+static void vub_ring_broken(struct vub *b, uint32_t idx, const char *why)
+{
+	vub_log(b, "VIOLATION queue %u: %s; the ring is not served any more", idx, why);
+	b->vq[idx].broken = true;
+}
+
+VUB_API bool vub_ring_live(const struct vub *b, uint32_t idx)
+{
+	const struct vub_vq *vq = &b->vq[idx];
+	bool enabled = vq->enabled || !(b->acked_features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES));
+
+	return b->cfg.device != VUB_DEV_NONE && vq->started && enabled && !vq->broken && vq->num;
+}
+
+/* Serves every available request of ring idx, then signals the call fd
+ * if the driver asked for it. */
+VUB_API void vub_process_ring(struct vub *b, uint32_t idx)
+{
+	static struct vub_chain ch;
+	struct vub_vq *vq = &b->vq[idx];
+	enum vub_role role = vub_queue_role(b, idx);
+	bool event_idx = b->acked_features & (1ULL << VUB_F_EVENT_IDX);
+	uint16_t *avail_idx, *used_idx, *used_event, *avail_event, old_used, avail_now;
+	uint8_t *avail, *used, *desc;
+	bool notify;
+
+	if (!vub_ring_live(b, idx) || role == VUB_ROLE_HOLD)
+		return;
+	if (vq->num > 32768 || (vq->num & (vq->num - 1))) {
+		vub_ring_broken(b, idx, "queue size is not a power of 2 up to 32768");
+		return;
+	}
+	desc = vub_gpa(b, vq->desc, 16 * (uint64_t)vq->num);
+	avail = vub_gpa(b, vq->avail, VUB_AVAIL_SIZE(vq->num));
+	used = vub_gpa(b, vq->used, VUB_USED_SIZE(vq->num));
+	if (!desc || !avail || !used) {
+		vub_ring_broken(b, idx, "a ring is outside the guest memory");
+		return;
+	}
+	avail_idx = (uint16_t *)(avail + 2);
+	used_event = (uint16_t *)(avail + 4 + 2 * vq->num);
+	used_idx = (uint16_t *)(used + 2);
+	avail_event = (uint16_t *)(used + 4 + 8 * vq->num);
+	if (vq->sync_used) {
+		vq->used_idx = __atomic_load_n(used_idx, __ATOMIC_ACQUIRE);
+		vq->sync_used = false;
+		if (vq->used_idx != vq->last_avail)
+			vub_log(b, "queue %u: used idx %u, vring base %u: %u requests were in flight",
+				idx, vq->used_idx, vq->last_avail,
+				(uint16_t)(vq->last_avail - vq->used_idx));
+	}
+	old_used = vq->used_idx;
+	for (;;) {
+		avail_now = __atomic_load_n(avail_idx, __ATOMIC_ACQUIRE);
+		if ((uint16_t)(avail_now - vq->last_avail) > vq->num) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "avail idx %u is %u entries past %u (size %u)",
+				 avail_now, (uint16_t)(avail_now - vq->last_avail), vq->last_avail,
+				 vq->num);
+			vub_ring_broken(b, idx, why);
+			break;
+		}
+		while (vq->last_avail != avail_now) {
+			uint16_t head;
+			uint32_t len;
+			const char *why;
+			uint8_t *elem;
+
+			memcpy(&head, avail + 4 + 2 * (vq->last_avail % vq->num), 2);
+			why = vub_walk(b, vq, desc, head, &ch);
+			if (why) {
+				vub_ring_broken(b, idx, why);
+				break;
+			}
+			if (ch.order_violation)
+				vub_log(b, "VIOLATION queue %u head %u: a readable descriptor after a writable one",
+					idx, head);
+			if (!vq->requests)
+				vub_log(b, "FIRST REQUEST queue=%u head=%u pieces=%d readable=%" PRIu64
+					" writable=%" PRIu64, idx, head, ch.n, ch.rlen, ch.wlen);
+			len = vub_serve_request(b, idx, role, &ch);
+			elem = used + 4 + 8 * (vq->used_idx % vq->num);
+			{
+				uint32_t id = head;
+
+				memcpy(elem, &id, 4);
+				memcpy(elem + 4, &len, 4);
+			}
+			vq->used_idx++;
+			vq->last_avail++;
+			vq->requests++;
+			vq->bytes += len;
+		}
+		if (vq->broken || !event_idx)
+			break;
+		/* Kick us for the next entry; then look again, in case the
+		 * driver added one before it could see that. */
+		__atomic_store_n(avail_event, vq->last_avail, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(avail_idx, __ATOMIC_ACQUIRE) == vq->last_avail)
+			break;
+	}
+	if (vq->used_idx == old_used)
+		return;
+	__atomic_store_n(used_idx, vq->used_idx, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (event_idx) {
+		notify = vub_need_event(__atomic_load_n(used_event, __ATOMIC_RELAXED), vq->used_idx,
+					old_used);
+	} else {
+		uint16_t flags;
+
+		memcpy(&flags, avail, 2);
+		notify = !(flags & VUB_AVAIL_F_NO_INTERRUPT);
+		if ((b->acked_features & (1ULL << VUB_F_NOTIFY_ON_EMPTY)) &&
+		    __atomic_load_n(avail_idx, __ATOMIC_ACQUIRE) == vq->last_avail)
+			notify = true;
+	}
+	if (notify && vq->call < 0)
+		vq->call_pending = true;
+	if (notify && vq->call >= 0) {
+		uint64_t one = 1;
+
+		if (write(vq->call, &one, sizeof(one)) != sizeof(one))
+			vub_log(b, "queue %u: call fd write failed: %s", idx, strerror(errno));
+		vq->calls++;
+	}
+}
+
+/* The ring starts (SET_VRING_KICK) or is enabled: serve what is there. */
+static void vub_ring_start(struct vub *b, uint32_t idx)
+{
+	struct vub_vq *vq = &b->vq[idx];
+
+	if (!vub_ring_live(b, idx))
+		return;
+	vub_log(b, "RING START index=%u num=%u base=%u role=%s event_idx=%d indirect=%d", idx,
+		vq->num, vq->last_avail, vub_role_names[vub_queue_role(b, idx)],
+		!!(b->acked_features & (1ULL << VUB_F_EVENT_IDX)),
+		!!(b->acked_features & (1ULL << VUB_F_INDIRECT_DESC)));
+	vub_process_ring(b, idx);
+}
+
+static void vub_ring_stats(struct vub *b, uint32_t idx, const char *what)
+{
+	struct vub_vq *vq = &b->vq[idx];
+
+	vub_log(b, "%s index=%u kicks=%" PRIu64 " requests=%" PRIu64 " bytes=%" PRIu64
+		" calls=%" PRIu64 "%s", what, idx, vq->kicks, vq->requests, vq->bytes, vq->calls,
+		vq->broken ? " broken" : "");
+}
+
+/* A kick: drain the eventfd, serve the ring. */
+static void vub_kick(struct vub *b, uint32_t idx)
+{
+	uint64_t n;
+
+	if (read(b->vq[idx].kick, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (!b->vq[idx].kicks++)
+		vub_log(b, "KICK index=%u (first; role %s)", idx,
+			vub_role_names[vub_queue_role(b, idx)]);
+	vub_process_ring(b, idx);
 }
 
 /* How many fds a well-formed request carries. */
@@ -467,14 +1242,20 @@ VUB_API bool vub_handle(struct vub *b, struct vhost_user_msg *m, int *fds, int n
 		} else if (m->hdr.request == VHOST_USER_SET_VRING_BASE) {
 			vub_log(b, "SET_VRING_BASE index=%u base=%u", idx, p->state.num);
 			b->vq[idx].base = p->state.num;
+			b->vq[idx].last_avail = (uint16_t)p->state.num;
+			b->vq[idx].sync_used = true;
 		} else if (m->hdr.request == VHOST_USER_SET_VRING_ENABLE) {
 			vub_log(b, "SET_VRING_ENABLE index=%u enable=%u%s", idx, p->state.num,
 				need_reply ? " need_reply" : "");
 			if (!(b->acked_features & (1ULL << 30)) && b->acked_features)
 				vub_log(b, "VIOLATION SET_VRING_ENABLE without PROTOCOL_FEATURES");
 			b->vq[idx].enabled = p->state.num;
-			/* Prove the call fd works: signal it once. */
-			if (p->state.num && b->vq[idx].call >= 0) {
+			/* Prove the call fd works: signal it once (a device
+			 * signals only when it has used entries). */
+			if (b->cfg.device != VUB_DEV_NONE) {
+				if (p->state.num)
+					vub_ring_start(b, idx);
+			} else if (p->state.num && b->vq[idx].call >= 0) {
 				uint64_t one = 1;
 
 				if (write(b->vq[idx].call, &one, sizeof(one)) != sizeof(one))
@@ -486,8 +1267,15 @@ VUB_API bool vub_handle(struct vub *b, struct vhost_user_msg *m, int *fds, int n
 				vub_log(b, "VIOLATION GET_VRING_BASE with num=%u", p->state.num);
 			r.hdr.size = sizeof(struct vhost_vring_state);
 			r.payload.state.index = idx;
-			r.payload.state.num = b->vq[idx].base + b->cfg.vring_advance;
+			/* Where to resume: the next available entry not
+			 * taken (the base given, when nothing is served). */
+			r.payload.state.num = (uint32_t)(b->cfg.device != VUB_DEV_NONE ?
+							 b->vq[idx].last_avail : b->vq[idx].base) +
+					      b->cfg.vring_advance;
 			b->vq[idx].enabled = false;
+			if (b->cfg.device != VUB_DEV_NONE && b->vq[idx].started)
+				vub_ring_stats(b, idx, "RING STOP");
+			b->vq[idx].started = false;
 		}
 		break;
 	case VHOST_USER_SET_VRING_ADDR:
@@ -500,6 +1288,7 @@ VUB_API bool vub_handle(struct vub *b, struct vhost_user_msg *m, int *fds, int n
 		b->vq[idx].desc = vub_uaddr_to_gpa(b, p->addr.desc_user_addr, &okaddr[0]);
 		b->vq[idx].avail = vub_uaddr_to_gpa(b, p->addr.avail_user_addr, &okaddr[1]);
 		b->vq[idx].used = vub_uaddr_to_gpa(b, p->addr.used_user_addr, &okaddr[2]);
+		b->vq[idx].sync_used = true;
 		vub_log(b, "SET_VRING_ADDR index=%u flags=0x%x desc=0x%" PRIx64 " avail=0x%" PRIx64
 			" used=0x%" PRIx64, idx, p->addr.flags, b->vq[idx].desc,
 			b->vq[idx].avail, b->vq[idx].used);
@@ -524,6 +1313,29 @@ VUB_API bool vub_handle(struct vub *b, struct vhost_user_msg *m, int *fds, int n
 		if (nfds == 1) {
 			*slot = fds[0];
 			fds[0] = -1;
+		}
+		/* A new call fd (the front-end switches between its own
+		 * notifier while the guest masks the vector and the irqfd):
+		 * signal it once, as libvhost-user does, so that a used entry
+		 * put while the old one was being replaced is never missed.
+		 * The driver takes a spurious interrupt for nothing new. */
+		if (m->hdr.request == VHOST_USER_SET_VRING_CALL && *slot >= 0 &&
+		    b->cfg.device != VUB_DEV_NONE &&
+		    (b->vq[idx].call_pending || b->vq[idx].requests)) {
+			uint64_t one = 1;
+
+			b->vq[idx].call_pending = false;
+			if (write(*slot, &one, sizeof(one)) == sizeof(one))
+				b->vq[idx].calls++;
+		}
+		if (m->hdr.request == VHOST_USER_SET_VRING_KICK && idx < VUB_MAX_VQS) {
+			/* The ring starts (and a kick fd ends polling mode). */
+			b->vq[idx].started = *slot >= 0;
+			b->vq[idx].broken = false;
+			b->vq[idx].sync_used = true;
+			if (b->cfg.device != VUB_DEV_NONE && *slot < 0)
+				vub_log(b, "queue %u: kick without an fd (polling) is not served", idx);
+			vub_ring_start(b, idx);
 		}
 		break;
 	}
@@ -552,6 +1364,12 @@ VUB_API bool vub_handle(struct vub *b, struct vhost_user_msg *m, int *fds, int n
 			       p->config.size);
 		else
 			ok = false;
+		if (ok && b->cfg.device == VUB_DEV_INPUT) {
+			/* The driver wrote select and/or subsel. */
+			b->input_select = b->cfg.config[0];
+			b->input_subsel = b->cfg.config[1];
+			vub_input_config(b);
+		}
 		break;
 	case VHOST_USER_SET_STATUS:
 		vub_log(b, "SET_STATUS status=0x%" PRIx64, p->u64);
@@ -566,7 +1384,7 @@ VUB_API bool vub_handle(struct vub *b, struct vhost_user_msg *m, int *fds, int n
 		vub_log(b, "RESET_DEVICE");
 		b->status = 0;
 		for (i = 0; i < VUB_MAX_VQS; i++)
-			b->vq[i].enabled = false;
+			b->vq[i].enabled = b->vq[i].started = false;
 		break;
 	default:
 		vub_log(b, "UNHANDLED %s (%u)", vub_name(m->hdr.request), m->hdr.request);
@@ -637,21 +1455,40 @@ VUB_API int vub_serve(struct vub *b, int fd)
 	b->fd = fd;
 	b->req_fd = -1;
 	b->awaiting_req_reply = false;
+	/* The mock GPIO lines start as inputs, at 0. */
+	memset(b->gpio_dir, 2, sizeof(b->gpio_dir));
+	memset(b->gpio_val, 0, sizeof(b->gpio_val));
 	for (i = 0; i < VUB_MAX_VQS; i++)
 		b->vq[i].kick = b->vq[i].call = b->vq[i].err = -1;
 
 	for (;;) {
 		struct vhost_user_msg m;
-		int fds[VHOST_USER_MAX_FDS], nfds = 0, r, occ;
+		int fds[VHOST_USER_MAX_FDS], nfds = 0, r, occ, np = 2, k;
 		uint32_t req;
 		bool fault, nack = false;
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
-				       { .fd = b->req_fd, .events = POLLIN } };
+		static struct pollfd p[2 + VUB_MAX_VQS];
+		static uint32_t ring_of[2 + VUB_MAX_VQS];
 
-		if (poll(p, b->awaiting_req_reply ? 2 : 1, -1) < 0 && errno != EINTR)
+		p[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = b->awaiting_req_reply ? b->req_fd : -1,
+					.events = POLLIN };
+		/* Device modes: the kicks of the started rings too. */
+		for (i = 0; b->cfg.device != VUB_DEV_NONE && i < VUB_MAX_VQS; i++) {
+			if (!b->vq[i].started || b->vq[i].kick < 0)
+				continue;
+			ring_of[np] = (uint32_t)i;
+			p[np++] = (struct pollfd){ .fd = b->vq[i].kick, .events = POLLIN };
+		}
+		if (poll(p, (nfds_t)np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
+		}
 		if (b->awaiting_req_reply && p[1].revents)
 			vub_read_req_reply(b);
+		for (k = 2; k < np; k++)
+			if (p[k].revents && b->vq[ring_of[k]].kick == p[k].fd)
+				vub_kick(b, ring_of[k]);
 		if (!p[0].revents)
 			continue;
 		memset(&m, 0, sizeof(m));
@@ -718,6 +1555,9 @@ VUB_API int vub_serve(struct vub *b, int fd)
 		    vub_match(&b->cfg.config_change_at, 0, req, occ))
 			vub_send_config_change(b);
 	}
+	for (i = 0; b->cfg.device != VUB_DEV_NONE && i < VUB_MAX_VQS; i++)
+		if (b->vq[i].started || b->vq[i].kicks || b->vq[i].requests)
+			vub_ring_stats(b, (uint32_t)i, "RING STATS");
 	for (i = 0; i < b->nregions; i++)
 		vub_unmap(&b->regions[i]);
 	b->nregions = 0;
