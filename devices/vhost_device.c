@@ -354,6 +354,7 @@ static int configure(struct vhost_device *d, const struct qemu_opts *opts, char 
 	if (ret < 0)
 		return ret;
 	d->virtio_id = type->virtio_id;
+	d->features = type->features;
 	d->num_queues = type->num_queues;
 	d->queue_size = type->queue_size;
 	d->config_source = type->config;
@@ -405,7 +406,7 @@ static int connect_user(struct vhost_device *d, const struct chardev_config *chr
 		protocol &= ~(1ULL << VHOST_USER_PROTOCOL_F_CONFIG);
 	vhost_user_want_protocol_features(&d->vu, protocol);
 	ret = vhost_dev_init(&d->vdev, &vhost_user_backend_ops, &d->vu, 0, d->backend_queues,
-			     d->type->features | (1ULL << VIRTIO_F_VERSION_1));
+			     d->features | (1ULL << VIRTIO_F_VERSION_1));
 	if (ret < 0) {
 		char why[sizeof(d->queues_from) + 3] = "";
 
@@ -474,7 +475,7 @@ static int connect_kernel(struct vhost_device *d, const struct qemu_opts *opts,
 		return ret;
 	}
 	ret = vhost_dev_init(&d->vdev, &vhost_kernel_backend_ops, &d->vk, 0, d->backend_queues,
-			     d->type->features | (1ULL << VIRTIO_F_VERSION_1));
+			     d->features | (1ULL << VIRTIO_F_VERSION_1));
 	if (ret < 0) {
 		snprintf(err, errlen, "%s (%s): %s", d->what, d->label, vhost_dev_error(&d->vdev));
 		return ret;

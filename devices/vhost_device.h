@@ -116,6 +116,7 @@ struct vhost_device {
 	struct event_loop *loop;
 	/* Per instance: the type's defaults, as configure left them. */
 	uint16_t virtio_id;
+	uint64_t features;         /* the model's feature bits */
 	unsigned num_queues;
 	unsigned backend_queues;   /* num_queues less the VMM's */
 	/* Which options made num_queues, for the error when the back-end

@@ -2,7 +2,7 @@
  * back-end (SPDK, qemu's contrib back-end) serves, as QEMU's
  * vhost-user-scsi:
  *   -device vhost-user-scsi-pci,chardev=ID[,num_queues=N][,virtqueue_size=N]
- *          [,max_sectors=N][,cmd_per_lun=N]
+ *          [,max_sectors=N][,cmd_per_lun=N][,param_change=on|off]
  * Queues: control, event, then num_queues request queues, all the
  * back-end's. The config space is the VMM's, filled as QEMU's
  * virtio-scsi-common fills it. */
@@ -24,7 +24,7 @@
 #define SCSI_MAX_LUN     16383
 
 static const char *const scsi_keys[] = {
-	"num_queues", "virtqueue_size", "max_sectors", "cmd_per_lun", NULL,
+	"num_queues", "virtqueue_size", "max_sectors", "cmd_per_lun", "param_change", NULL,
 };
 
 static int scsi_configure(struct vhost_device *d, const struct qemu_opts *opts, char *err,
@@ -32,6 +32,7 @@ static int scsi_configure(struct vhost_device *d, const struct qemu_opts *opts, 
 {
 	struct virtio_scsi_config cfg;
 	uint64_t nq, size, max_sectors, cmd_per_lun;
+	bool param_change;
 	int ret;
 
 	ret = qemu_opts_get_uint(opts, d->what, "num_queues", 1, 1, VIRTIO_PCI_MAX_QUEUES - 3,
@@ -45,8 +46,14 @@ static int scsi_configure(struct vhost_device *d, const struct qemu_opts *opts, 
 	if (ret == 0)
 		ret = qemu_opts_get_uint(opts, d->what, "cmd_per_lun", 128, 1, 0xffffffff,
 					 &cmd_per_lun, err, errlen);
+	if (ret == 0)
+		ret = qemu_opts_get_bool(opts, d->what, "param_change", true, &param_change, err,
+					 errlen);
 	if (ret < 0)
 		return ret;
+	/* QEMU's switch for the parameter-change event (VIRTIO_SCSI_F_CHANGE). */
+	if (!param_change)
+		d->features &= ~(1ULL << VIRTIO_SCSI_F_CHANGE);
 	if (size & (size - 1)) {
 		snprintf(err, errlen, "%s: virtqueue_size must be a power of 2, got %llu", d->what,
 			 (unsigned long long)size);
@@ -75,7 +82,7 @@ static int scsi_configure(struct vhost_device *d, const struct qemu_opts *opts, 
 
 const struct vhost_device_type vhost_user_scsi_type = {
 	.name = "vhost-user-scsi-pci",
-	.usage = "chardev=ID[,num_queues=N][,virtqueue_size=N][,max_sectors=N][,cmd_per_lun=N]",
+	.usage = "chardev=ID[,num_queues=N][,virtqueue_size=N][,max_sectors=N][,cmd_per_lun=N][,param_change=on|off]",
 	.virtio_id = VIRTIO_ID_SCSI,
 	.pci_class = PCI_CLASS_STORAGE_SCSI,
 	.num_queues = 3,

@@ -626,7 +626,7 @@ static int handle_cpu(struct parse_state *st, const char *arg)
 static int handle_chardev(struct parse_state *st, const char *arg)
 {
 	static const char *const keys[] = {
-		"backend", "id", "path", "server", "wait", NULL
+		"backend", "id", "path", "server", "wait", "reconnect", "reconnect-ms", NULL
 	};
 	struct vmm_config *cfg = st->cfg;
 	struct chardev_config *c;
@@ -667,6 +667,20 @@ static int handle_chardev(struct parse_state *st, const char *arg)
 	v = qemu_opts_get(&o, "wait");
 	if (v && (ret = parse_bool(st, "-chardev socket", "wait", v, &wait)) < 0)
 		goto out;
+	/* Backend docs put reconnect= on every line; the connection is made
+	 * as without it, and a lost back-end is not yet reconnected. */
+	v = qemu_opts_get(&o, "reconnect") ? "reconnect" : qemu_opts_get(&o, "reconnect-ms") ? "reconnect-ms" : NULL;
+	if (v) {
+		unsigned long long n;
+
+		if (parse_num(qemu_opts_get(&o, v), 0xffffffff, &n) < 0) {
+			ret = fail(st, "-chardev socket,id=%s: %s must be a number, got '%s'", id, v,
+				   qemu_opts_get(&o, v));
+			goto out;
+		}
+		pr_warn("-chardev socket,id=%s: %s= is accepted, but a back-end that goes away is not reconnected yet: its devices need a reset",
+			id, v);
+	}
 	for (i = 0; i < cfg->nchardevs; i++) {
 		if (!strcmp(cfg->chardevs[i].id, id)) {
 			ret = fail(st, "-chardev: duplicate id '%s'", id);

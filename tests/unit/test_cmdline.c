@@ -389,6 +389,13 @@ static void test_chardev(struct tap *t)
 	}
 	config_free(&cfg);
 
+	log_set_level(LOG_ERROR);
+	ret = parse(&cfg, ARGV("-kernel", "k", "-chardev", "socket,id=c0,path=/s,reconnect=1"), err);
+	ok(t, ret == CMDLINE_RUN, "reconnect=N is accepted, with a warning (%s)", err);
+	config_free(&cfg);
+	check_err(t, ARGV("-kernel", "k", "-chardev", "socket,id=c0,path=/s,reconnect-ms=soon"),
+		  "-chardev socket,id=c0: reconnect-ms must be a number, got 'soon'");
+
 	ret = parse(&cfg, ARGV("-kernel", "k", "-chardev", "socket,id=c0,path=/s",
 			       "-device", "driver=vhost-user-fs-pci,chardev=c0,tag=t"), err);
 	ok(t, ret == CMDLINE_RUN && streq(cfg.devices[0].opts.type, "vhost-user-fs-pci"),
@@ -410,8 +417,8 @@ static void test_chardev(struct tap *t)
 		  "-chardev socket,id=c0: no path given");
 	check_err(t, ARGV("-kernel", "k", "-chardev", "socket,id=c0,path=/a,server=sometimes"),
 		  "-chardev socket: server=sometimes is not a boolean (use on or off)");
-	check_err(t, ARGV("-kernel", "k", "-chardev", "socket,id=c0,path=/a,reconnect=1"),
-		  "-chardev socket: unknown parameter 'reconnect'");
+	check_err(t, ARGV("-kernel", "k", "-chardev", "socket,id=c0,path=/a,logfile=/tmp/l"),
+		  "-chardev socket: unknown parameter 'logfile'");
 	check_err(t, ARGV("-kernel", "k", "-device", ",chardev=c0"),
 		  "-device: no device type given");
 	check_err(t, ARGV("-kernel", "k", "-device", "x,=1"),
