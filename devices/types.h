@@ -12,4 +12,8 @@ extern const struct vhost_device_type vhost_user_vsock_type;    /* vhost_user_vs
 extern const struct vhost_device_type vhost_user_scsi_type;     /* vhost_user_scsi.c */
 extern const struct vhost_device_type vhost_vsock_type;         /* vhost_vsock.c */
 
+/* vhost_vsock.c: guest-cid= (3..2^32-2) into d's virtio_vsock_config. */
+int vsock_guest_cid_config(struct vhost_device *d, const struct qemu_opts *opts, char *err,
+			   size_t errlen);
+
 #endif

@@ -7,7 +7,6 @@
  * or from guest-cid= when given. */
 #include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
@@ -23,22 +22,14 @@ static const char *const vsock_keys[] = { "guest-cid", NULL };
 static int vsock_configure(struct vhost_device *d, const struct qemu_opts *opts, char *err,
 			   size_t errlen)
 {
-	struct virtio_vsock_config cfg;
-	uint64_t cid;
 	int ret;
 
 	if (!qemu_opts_get(opts, "guest-cid"))
 		return 0;
-	/* 0-2 are the hypervisor, the local host and the host: never a
-	 * guest's (VMADDR_CID_*), nor is -1U (VMADDR_CID_ANY). */
-	ret = qemu_opts_get_uint(opts, d->what, "guest-cid", 0, 3, 0xfffffffeULL, &cid, err,
-				 errlen);
-	if (ret < 0)
-		return ret;
-	cfg.guest_cid = cid;
-	memcpy(d->config, &cfg, sizeof(cfg));
-	d->config_source = VHOST_CONFIG_VMM;
-	return 0;
+	ret = vsock_guest_cid_config(d, opts, err, errlen);
+	if (ret == 0)
+		d->config_source = VHOST_CONFIG_VMM;
+	return ret;
 }
 
 const struct vhost_device_type vhost_user_vsock_type = {

@@ -28,18 +28,13 @@ static uint64_t guest_cid(const struct vhost_device *d)
 	return cfg.guest_cid;
 }
 
-static int vsock_configure(struct vhost_device *d, const struct qemu_opts *opts, char *err,
+int vsock_guest_cid_config(struct vhost_device *d, const struct qemu_opts *opts, char *err,
 			   size_t errlen)
 {
 	struct virtio_vsock_config cfg;
 	uint64_t cid;
 	int ret;
 
-	if (!qemu_opts_get(opts, "guest-cid")) {
-		snprintf(err, errlen, "%s: guest-cid=N is required (the guest's vsock context id, 3 or more)",
-			 d->what);
-		return -EINVAL;
-	}
 	/* 0-2 are the hypervisor, the local host and the host: never a
 	 * guest's (VMADDR_CID_*), nor is -1U (VMADDR_CID_ANY). */
 	ret = qemu_opts_get_uint(opts, d->what, "guest-cid", 0, 3, 0xfffffffeULL, &cid, err,
@@ -49,6 +44,17 @@ static int vsock_configure(struct vhost_device *d, const struct qemu_opts *opts,
 	cfg.guest_cid = cid;
 	memcpy(d->config, &cfg, sizeof(cfg));
 	return 0;
+}
+
+static int vsock_configure(struct vhost_device *d, const struct qemu_opts *opts, char *err,
+			   size_t errlen)
+{
+	if (!qemu_opts_get(opts, "guest-cid")) {
+		snprintf(err, errlen, "%s: guest-cid=N is required (the guest's vsock context id, 3 or more)",
+			 d->what);
+		return -EINVAL;
+	}
+	return vsock_guest_cid_config(d, opts, err, errlen);
 }
 
 static int vsock_connected(struct vhost_device *d, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 
+#include "lib/sbuf.h"
 #include "vhost/vhost_dev.h"
 #include "vhost/vhost_kernel.h"
 #include "vhost/vhost_user_trace.h"
@@ -33,37 +34,6 @@ static int64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* A bounded string builder (as in vhost_user_trace.c): lines are cut
- * short, never overrun, and go out in one fwrite. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (b->len + 1 >= b->cap)
-		return;
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	if (n < 0)
-		return;
-	b->len += (size_t)n;
-	if (b->len >= b->cap)
-		b->len = b->cap - 1;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	sb_vprintf(b, fmt, ap);
-	va_end(ap);
 }
 
 /* The errnos the vhost ioctls and open() give; others print as "errno N". */

@@ -5,39 +5,8 @@
 
 #include <linux/virtio_config.h>
 
+#include "lib/sbuf.h"
 #include "vhost/vhost_user_trace.h"
-
-/* A bounded string builder: a trace line is cut short rather than ever
- * overrunning, and each message goes out in one fwrite so that lines from
- * different devices do not interleave mid-line. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (b->len + 1 >= b->cap)
-		return;
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	if (n < 0)
-		return;
-	b->len += (size_t)n;
-	if (b->len >= b->cap)
-		b->len = b->cap - 1;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	sb_vprintf(b, fmt, ap);
-	va_end(ap);
-}
 
 bool vhost_user_trace_enabled(const char *const *patterns, int n)
 {
