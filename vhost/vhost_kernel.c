@@ -3,7 +3,6 @@
  * ioctl trace. */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <linux/virtio_config.h>
 
 #include "lib/sbuf.h"
+#include "lib/trace_patterns.h"
 #include "vhost/vhost_dev.h"
 #include "vhost/vhost_kernel.h"
 #include "vhost/vhost_user_trace.h"
@@ -427,34 +427,8 @@ void vhost_kernel_close(struct vhost_kernel *vk)
 bool vhost_kernel_trace_enabled(const char *const *patterns, int n)
 {
 	static const char *const events[] = { "vhost_kernel", "vhost_kernel_ioctl" };
-	bool on = false;
-	int i;
 
-	for (i = 0; i < n; i++) {
-		char pat[128];
-		const char *s = patterns[i];
-		bool enable = true;
-		size_t j;
-
-		if (!s)
-			continue;
-		if (strncmp(s, "enable=", 7) == 0)
-			s += 7;
-		if (*s == '-') {
-			enable = false;
-			s++;
-		}
-		for (j = 0; s[j] && j < sizeof(pat) - 1; j++)
-			pat[j] = s[j] == '-' ? '_' : s[j];
-		pat[j] = '\0';
-		for (j = 0; j < ARRAY_SIZE(events); j++) {
-			if (fnmatch(pat, events[j], 0) == 0) {
-				on = enable;
-				break;
-			}
-		}
-	}
-	return on;
+	return trace_patterns_enable(patterns, n, events, sizeof(events) / sizeof(events[0]));
 }
 
 /* ---- vhost_backend_ops ---- */

@@ -1,4 +1,3 @@
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,42 +5,14 @@
 #include <linux/virtio_config.h>
 
 #include "lib/sbuf.h"
+#include "lib/trace_patterns.h"
 #include "vhost/vhost_user_trace.h"
 
 bool vhost_user_trace_enabled(const char *const *patterns, int n)
 {
-	static const char *const events[] = {
-		"vhost_user", "vhost_user_msg", "vhost_user_backend_req",
-	};
-	bool on = false;
-	int i;
+	static const char *const events[] = { "vhost_user", "vhost_user_msg", "vhost_user_backend_req" };
 
-	for (i = 0; i < n; i++) {
-		char pat[128];
-		const char *s = patterns[i];
-		bool enable = true;
-		size_t j;
-
-		if (!s)
-			continue;
-		if (strncmp(s, "enable=", 7) == 0)
-			s += 7;
-		if (*s == '-') {
-			enable = false;
-			s++;
-		}
-		/* QEMU event names use '_'; people type "vhost-user". */
-		for (j = 0; s[j] && j < sizeof(pat) - 1; j++)
-			pat[j] = s[j] == '-' ? '_' : s[j];
-		pat[j] = '\0';
-		for (j = 0; j < sizeof(events) / sizeof(events[0]); j++) {
-			if (fnmatch(pat, events[j], 0) == 0) {
-				on = enable;
-				break;
-			}
-		}
-	}
-	return on;
+	return trace_patterns_enable(patterns, n, events, sizeof(events) / sizeof(events[0]));
 }
 
 static size_t format_bits(char *buf, size_t len, uint64_t v,
